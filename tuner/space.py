@@ -1,0 +1,278 @@
+"""Search spaces over optimizers, their hyperparameters and learning-rate schedules.
+
+The space is define-by-run: a trial first picks the ``optimizer`` (categorical),
+then that optimizer's hyperparameters (``lr``, ``momentum``, ``beta1``, ...),
+then the ``schedule`` and that schedule's own parameters (``step_size``,
+``gamma``, ``t_max``, ...), then any estimator parameters. Default ranges come
+from the ``search_space`` declarations of the ``optim`` classes, so a
+user-registered optimizer gets its declared space automatically.
+
+Overrides, by parameter name (``"lr"``, for every class that has it) or scoped
+to one class (``"adam.lr"``, ``"cosine.t_max"``), take one of these forms:
+
+- a scalar: the value is fixed (not searched);
+- a mapping ``{"low": ..., "high": ..., "log": ...}``: a numeric range;
+- a list: categorical choices.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import optim
+from optim import Hyperparameter
+
+__all__ = ["DEFAULT_OPTIMIZERS", "DEFAULT_SCHEDULES", "Dimension", "SearchSpace"]
+
+DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+DEFAULT_SCHEDULES = ("constant", "step", "cosine")
+_PRIMITIVE = (str, int, float, bool, type(None))
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One searched or fixed parameter of a space, as shown in reports.
+
+    Attributes
+    ----------
+    scope : str
+        ``"optimizer:<name>"``, ``"schedule:<name>"`` or ``"estimator"``.
+    name : str
+        Parameter name (also the Optuna parameter name).
+    spec : Hyperparameter or None
+        The searched range; None when the value is fixed.
+    value : object
+        The fixed value (when ``spec`` is None).
+    """
+
+    scope: str
+    name: str
+    spec: Hyperparameter | None = None
+    value: Any = None
+
+    @property
+    def fixed(self) -> bool:
+        return self.spec is None
+
+
+def _encode(choice: Any) -> Any:
+    """Optuna's categorical choices must be primitives: encode lists as JSON text."""
+    return choice if isinstance(choice, _PRIMITIVE) else json.dumps(choice)
+
+
+def _decode(choice: Any, choices: Sequence[Any]) -> Any:
+    for c in choices:
+        if _encode(c) == choice:
+            return tuple(c) if isinstance(c, list) else c
+    return choice
+
+
+def _as_spec(name: str, value: Any, declared: Hyperparameter | None) -> Hyperparameter | None:
+    """Turn an override into a Hyperparameter (None when it fixes the value)."""
+    if isinstance(value, Hyperparameter):
+        return replace(value, name=name)
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"low", "high", "log"}
+        if unknown:
+            raise ValueError(
+                f"range for {name!r} has unknown keys {sorted(unknown)}; use low, high, log"
+            )
+        low = value.get("low", declared.low if declared else None)
+        high = value.get("high", declared.high if declared else None)
+        if low is None or high is None:
+            raise ValueError(f"range for {name!r} needs both low and high")
+        integral = all(isinstance(v, numbers.Integral) for v in (low, high))
+        kind = declared.kind if declared and declared.kind != "categorical" else "float"
+        if kind == "int" and not integral:
+            raise ValueError(f"{name!r} is an integer parameter; got low={low}, high={high}")
+        log = value.get("log", declared.log if declared else False)
+        return Hyperparameter(name, kind, low, high, log=bool(log))
+    if isinstance(value, list | tuple):
+        if not value:
+            raise ValueError(f"choices for {name!r} must not be empty")
+        return Hyperparameter(name, "categorical", choices=tuple(value))
+    return None
+
+
+class SearchSpace:
+    """A define-by-run space over optimizer, schedule and estimator parameters.
+
+    Parameters
+    ----------
+    optimizers : sequence of str, optional
+        Registered optimizer names to choose from (default: sgd, momentum,
+        nesterov, adam).
+    schedules : sequence of str, optional
+        Registered schedule names to choose from (default: constant, step, cosine).
+    params : mapping, optional
+        Overrides of optimizer and schedule parameters (see the module docstring).
+    estimator_params : mapping, optional
+        Estimator parameters to search or fix, same forms (for example
+        ``{"alpha": {"low": 1e-6, "high": 1e-2, "log": True},
+        "hidden_layer_sizes": [[64], [128], [64, 64]]}``).
+    horizon : int, optional
+        Length of the schedule counter (usually ``max_epochs``): integer
+        schedule parameters such as ``t_max`` and ``step_size`` are capped at it.
+
+    Examples
+    --------
+    >>> space = SearchSpace(["sgd", "adam"], ["constant", "cosine"],
+    ...                     params={"lr": {"low": 1e-4, "high": 1e-1}, "cosine.t_max": 30})
+    >>> kwargs = space.suggest(trial)   # {"optimizer": Adam(...), "schedule": ..., ...}
+    """
+
+    def __init__(
+        self,
+        optimizers: Sequence[str] | None = None,
+        schedules: Sequence[str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        estimator_params: Mapping[str, Any] | None = None,
+        horizon: int | None = None,
+    ):
+        self.optimizers = list(optimizers or DEFAULT_OPTIMIZERS)
+        self.schedules = list(schedules or DEFAULT_SCHEDULES)
+        self.params = dict(params or {})
+        self.estimator_params = dict(estimator_params or {})
+        self.horizon = horizon
+        for kind, names in (("optimizers", self.optimizers), ("schedules", self.schedules)):
+            if len(set(names)) != len(names):
+                raise ValueError(f"{kind} must not repeat a name, got {names}")
+        self._classes = {
+            "optimizer": {n: optim.optimizer_class(n) for n in self.optimizers},
+            "schedule": {n: optim.schedule_class(n) for n in self.schedules},
+        }
+        self._dims = {
+            (kind, n): self._class_dimensions(kind, n, cls)
+            for kind, classes in self._classes.items()
+            for n, cls in classes.items()
+        }
+        self._estimator_dims = [
+            Dimension("estimator", k, _as_spec(k, v, None), v)
+            for k, v in self.estimator_params.items()
+        ]
+        self._check_override_names()
+
+    def _class_dimensions(self, kind: str, name: str, cls: type) -> list[Dimension]:
+        accepted = cls._param_names()
+        dims: dict[str, Dimension] = {}
+        for h in cls.search_space:
+            if kind == "schedule" and self.horizon and h.kind == "int" and h.high > self.horizon:
+                h = replace(h, low=min(h.low, self.horizon), high=self.horizon)
+            dims[h.name] = Dimension(f"{kind}:{name}", h.name, h)
+        for key in (p for p in accepted if p in self.params):
+            dims[key] = self._override(kind, name, key, self.params[key], dims.get(key))
+        for key, value in self.params.items():
+            scope, _, pname = key.rpartition(".")
+            if scope == name:
+                if pname not in accepted:
+                    raise ValueError(
+                        f"{key!r}: {cls.__name__} has no parameter {pname!r}; "
+                        f"it has {sorted(accepted)}"
+                    )
+                dims[pname] = self._override(kind, name, pname, value, dims.get(pname))
+        return list(dims.values())
+
+    @staticmethod
+    def _override(kind: str, name: str, pname: str, value: Any, old: Dimension | None):
+        declared = old.spec if old is not None else None
+        return Dimension(f"{kind}:{name}", pname, _as_spec(pname, value, declared), value)
+
+    def _check_override_names(self) -> None:
+        selected = {**self._classes["optimizer"], **self._classes["schedule"]}
+        names = {p for cls in selected.values() for p in cls._param_names()}
+        for key in self.params:
+            scope = key.rpartition(".")[0]
+            if scope and scope not in selected:
+                raise ValueError(
+                    f"{key!r}: {scope!r} is not among the selected optimizers "
+                    f"{self.optimizers} or schedules {self.schedules}"
+                )
+            if not scope and key not in names:
+                raise ValueError(
+                    f"{key!r} is not a parameter of the selected optimizers or schedules; "
+                    f"known: {sorted(names)}"
+                )
+
+    # -- sampling --------------------------------------------------------------------
+    def suggest(self, trial) -> dict[str, Any]:
+        """Sample one configuration with an Optuna ``trial``; return estimator kwargs.
+
+        The result maps ``"optimizer"`` and ``"schedule"`` to built objects and
+        each estimator parameter to its value, ready for ``estimator.set_params``.
+        """
+        values: dict[str, Any] = {}
+        for kind, choices in (("optimizer", self.optimizers), ("schedule", self.schedules)):
+            name = trial.suggest_categorical(kind, choices)
+            values[kind] = name
+            for dim in self._dims[(kind, name)]:
+                values[dim.name] = _suggest(trial, dim)
+        for dim in self._estimator_dims:
+            values[dim.name] = _suggest(trial, dim)
+        return self.build(values)
+
+    def build(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Estimator kwargs from flat parameters (for example ``trial.params``).
+
+        Fixed values of the space fill what ``params`` lacks, so
+        ``space.build(study.best_params)`` rebuilds the best configuration.
+        """
+        out: dict[str, Any] = {}
+        for kind in ("optimizer", "schedule"):
+            name = params.get(kind, self.optimizers[0] if kind == "optimizer" else "constant")
+            if name not in self._classes[kind]:
+                raise ValueError(f"{kind} {name!r} is not in this space")
+            kwargs = {
+                d.name: _value(d, params) for d in self._dims[(kind, name)] if _has(d, params)
+            }
+            out[kind] = self._classes[kind][name](**kwargs)
+        for dim in self._estimator_dims:
+            if _has(dim, params):
+                out[dim.name] = _value(dim, params)
+        return out
+
+    def dimensions(self) -> list[Dimension]:
+        """Every searched or fixed parameter, in sampling order."""
+        dims = [Dimension("study", "optimizer", _categorical("optimizer", self.optimizers))]
+        dims += [d for n in self.optimizers for d in self._dims[("optimizer", n)]]
+        dims.append(Dimension("study", "schedule", _categorical("schedule", self.schedules)))
+        dims += [d for n in self.schedules for d in self._dims[("schedule", n)]]
+        return dims + self._estimator_dims
+
+    def __repr__(self) -> str:
+        return (
+            f"SearchSpace(optimizers={self.optimizers}, schedules={self.schedules}, "
+            f"params={self.params}, estimator_params={self.estimator_params})"
+        )
+
+
+def _categorical(name: str, choices: Sequence[Any]) -> Hyperparameter:
+    return Hyperparameter(name, "categorical", choices=tuple(choices))
+
+
+def _suggest(trial, dim: Dimension) -> Any:
+    spec = dim.spec
+    if spec is None:
+        return dim.value
+    if spec.kind == "categorical":
+        raw = trial.suggest_categorical(dim.name, [_encode(c) for c in spec.choices])
+        return _decode(raw, spec.choices)
+    if spec.kind == "int":
+        return trial.suggest_int(dim.name, int(spec.low), int(spec.high), log=spec.log)
+    return trial.suggest_float(dim.name, float(spec.low), float(spec.high), log=spec.log)
+
+
+def _has(dim: Dimension, params: Mapping[str, Any]) -> bool:
+    return dim.spec is None or dim.name in params
+
+
+def _value(dim: Dimension, params: Mapping[str, Any]) -> Any:
+    if dim.spec is None:
+        return dim.value
+    value = params[dim.name]
+    if dim.spec.kind == "categorical":
+        return _decode(value, dim.spec.choices)
+    return value
