@@ -1,0 +1,49 @@
+"""Objectives for the study tests, importable by worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import optuna
+
+
+def value_of(x: float) -> float:
+    """The deterministic score of a trial with parameter ``x``."""
+    return -((x - 0.3) ** 2)
+
+
+class LedgerObjective:
+    """Append one line per attempt to a ledger, then return ``value_of(x)``.
+
+    ``sleep`` seconds per epoch keep trials running long enough to be killed;
+    ``fail_when`` makes trials with ``x`` above it raise; ``always_fail``
+    makes every trial raise the same error.
+    """
+
+    def __init__(
+        self,
+        ledger: str,
+        epochs: int = 3,
+        sleep: float = 0.0,
+        fail_when: float | None = None,
+        always_fail: bool = False,
+    ):
+        self.ledger, self.epochs, self.sleep = ledger, epochs, sleep
+        self.fail_when, self.always_fail = fail_when, always_fail
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -1.0, 1.0)
+        with open(self.ledger, "a") as f:
+            f.write(json.dumps({"number": trial.number, "x": x, "pid": os.getpid()}) + "\n")
+        if self.always_fail:
+            raise RuntimeError("the data file is missing")
+        if self.fail_when is not None and x > self.fail_when:
+            raise ValueError(f"x={x} is too large")
+        for epoch in range(self.epochs):
+            time.sleep(self.sleep)
+            trial.report(value_of(x) - 0.01 * (self.epochs - epoch), epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return value_of(x)

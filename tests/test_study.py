@@ -1,0 +1,216 @@
+"""Running studies: exact budgets, parallel workers, resume after a kill, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+from study_objectives import LedgerObjective, value_of
+
+from tuner.storage import default_storage, open_storage, repair_journal
+from tuner.study import StudyAborted, reconcile, run_study
+
+
+def load(study_name: str, storage: str) -> optuna.Study:
+    return optuna.load_study(study_name=study_name, storage=open_storage(storage))
+
+
+def assert_nothing_lost(study: optuna.Study, n_trials: int) -> None:
+    """Every trial final, numbers unique, values recomputed, exactly n_trials counted."""
+    trials = study.get_trials(deepcopy=False)
+    states = Counter(t.state for t in trials)
+    assert states[TrialState.RUNNING] == 0 and states[TrialState.WAITING] == 0, states
+    numbers = [t.number for t in trials]
+    assert len(numbers) == len(set(numbers))
+    counted = [t for t in trials if not t.user_attrs.get("interrupted")]
+    assert len(counted) == n_trials, states
+    for t in trials:
+        if t.state == TrialState.COMPLETE:
+            assert t.value == value_of(t.params["x"])
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_exact_number_of_trials_whatever_n_jobs(tmp_path, n_jobs):
+    ledger = tmp_path / "ledger.jsonl"
+    study = run_study(
+        LedgerObjective(str(ledger)),
+        study_name="exact",
+        n_trials=9,
+        n_jobs=n_jobs,
+        seed=0,
+        directory=tmp_path,
+        pruner="none",
+    )
+    assert_nothing_lost(study, 9)
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    attempts = [json.loads(line) for line in ledger.read_text().splitlines()]
+    assert sorted(a["number"] for a in attempts) == list(range(9))
+    assert study.user_attrs["seed"] == 0 and study.user_attrs["sampler"] == {"name": "tpe"}
+    if n_jobs == 2:
+        assert len({a["pid"] for a in attempts}) == 2, "both workers should have run trials"
+        assert len({t.user_attrs["worker"] for t in study.trials}) == 2
+
+
+def test_running_again_resumes_and_extends(tmp_path):
+    objective = LedgerObjective(str(tmp_path / "ledger.jsonl"))
+    run_study(objective, study_name="resume", n_trials=4, directory=tmp_path, seed=1)
+    study = run_study(objective, study_name="resume", n_trials=7, directory=tmp_path, seed=1)
+    assert_nothing_lost(study, 7)
+    study = run_study(objective, study_name="resume", n_trials=7, directory=tmp_path, seed=1)
+    assert len(study.trials) == 7  # nothing left to do
+
+
+def test_pruner_prunes_and_none_does_not(tmp_path):
+    ledger = str(tmp_path / "ledger.jsonl")
+    pruned = run_study(
+        LedgerObjective(ledger, epochs=6),
+        study_name="p",
+        n_trials=30,
+        directory=tmp_path,
+        seed=0,
+        pruner={"name": "median", "n_startup_trials": 3, "n_warmup_steps": 1},
+    )
+    plain = run_study(
+        LedgerObjective(ledger, epochs=6),
+        study_name="n",
+        n_trials=30,
+        directory=tmp_path,
+        seed=0,
+        pruner="none",
+    )
+    assert any(t.state == TrialState.PRUNED for t in pruned.trials)
+    assert all(t.state == TrialState.COMPLETE for t in plain.trials)
+
+
+def test_failing_trials_are_recorded_and_the_study_goes_on(tmp_path):
+    study = run_study(
+        LedgerObjective(str(tmp_path / "l"), fail_when=0.5),
+        study_name="f",
+        n_trials=12,
+        directory=tmp_path,
+        sampler="random",
+        seed=3,
+    )
+    failed = [t for t in study.trials if t.state == TrialState.FAIL]
+    assert failed and all("too large" in t.user_attrs["error"] for t in failed)
+    assert_nothing_lost(study, 12)
+
+
+def test_same_error_in_every_trial_stops_the_study(tmp_path):
+    with pytest.raises(StudyAborted, match="the data file is missing"):
+        run_study(
+            LedgerObjective(str(tmp_path / "l"), always_fail=True),
+            study_name="a",
+            n_trials=50,
+            directory=tmp_path,
+        )
+    study = load("a", default_storage("a", tmp_path))
+    assert len([t for t in study.trials if t.state == TrialState.FAIL]) < 50
+
+
+def test_timeout_stops_starting_trials_and_the_rest_resumes(tmp_path):
+    objective = LedgerObjective(str(tmp_path / "l"), epochs=2, sleep=0.05)
+    start = time.monotonic()
+    study = run_study(objective, study_name="t", n_trials=500, directory=tmp_path, timeout=0.5)
+    assert time.monotonic() - start < 5
+    done = len([t for t in study.trials if t.state == TrialState.COMPLETE])
+    assert 0 < done < 500
+    assert len(study.get_trials(states=(TrialState.WAITING,))) == 500 - done
+
+
+def test_orphaned_running_trials_are_failed_and_reissued(tmp_path):
+    storage = default_storage("o", tmp_path)
+    study = optuna.create_study(study_name="o", storage=open_storage(storage))
+    ghost = study.ask()
+    ghost.set_user_attr("worker", f"{os.uname().nodename}:{2**22 + 12345}")  # no such pid
+    alive = study.ask()
+    alive.set_user_attr("worker", f"{os.uname().nodename}:{os.getpid()}")
+    result = reconcile(study, n_trials=3)
+    assert result == {"orphaned": 1, "issued": 2}
+    states = {t.number: t.state for t in study.get_trials()}
+    assert states[ghost.number] == TrialState.FAIL and states[alive.number] == TrialState.RUNNING
+    assert study.trials[ghost.number].user_attrs["interrupted"] is True
+
+
+def test_torn_last_journal_record_is_moved_aside(tmp_path):
+    objective = LedgerObjective(str(tmp_path / "l"))
+    run_study(objective, study_name="torn", n_trials=3, directory=tmp_path)
+    path = Path(default_storage("torn", tmp_path))
+    path.write_bytes(path.read_bytes() + b'{"op_code": 5, "trial_id": 1, "us')
+    with pytest.warns(RuntimeWarning, match="last record was incomplete"):
+        study = run_study(objective, study_name="torn", n_trials=5, directory=tmp_path)
+    assert_nothing_lost(study, 5)
+    assert path.with_name("journal.log.torn").read_bytes().startswith(b'{"op_code": 5')
+    assert repair_journal(path) == 0
+
+
+KILL_SCRIPT = textwrap.dedent("""
+    import sys
+    from study_objectives import LedgerObjective
+    from tuner.study import run_study
+    run_study(LedgerObjective(sys.argv[2], epochs=4, sleep=0.15), study_name="kill",
+              n_trials=int(sys.argv[3]), n_jobs=2, directory=sys.argv[1], seed=0,
+              pruner="none")
+""")
+
+
+def test_killed_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
+    ledger = tmp_path / "ledger.jsonl"
+    script = tmp_path / "run.py"
+    script.write_text(KILL_SCRIPT)
+    args = [sys.executable, str(script), str(tmp_path), str(ledger), "10"]
+    proc = subprocess.Popen(args, start_new_session=True)
+    storage = default_storage("kill", tmp_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until some trials ended and some run
+        time.sleep(0.2)
+        if Path(storage).exists():
+            states = Counter(t.state for t in load("kill", storage).get_trials())
+            if states[TrialState.COMPLETE] >= 2 and states[TrialState.RUNNING] >= 1:
+                break
+    else:
+        proc.kill()
+        pytest.fail("the study never got going")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert Counter(t.state for t in load("kill", storage).get_trials())[TrialState.RUNNING] > 0
+
+    subprocess.run(args, check=True, timeout=120)
+    study = load("kill", storage)
+    assert_nothing_lost(study, 10)
+    interrupted = [t for t in study.trials if t.user_attrs.get("interrupted")]
+    assert interrupted, "the killed trials should be recorded as interrupted"
+
+
+def test_ctrl_c_fails_running_trials_cleanly_and_resumes(tmp_path):
+    ledger = tmp_path / "ledger.jsonl"
+    script = tmp_path / "run.py"
+    script.write_text(KILL_SCRIPT)
+    args = [sys.executable, str(script), str(tmp_path), str(ledger), "8"]
+    proc = subprocess.Popen(args, start_new_session=True, stderr=subprocess.PIPE)
+    storage = default_storage("kill", tmp_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        if Path(storage).exists():
+            states = Counter(t.state for t in load("kill", storage).get_trials())
+            if states[TrialState.COMPLETE] >= 1 and states[TrialState.RUNNING] >= 1:
+                break
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert b"KeyboardInterrupt" in err
+    states = Counter(t.state for t in load("kill", storage).get_trials())
+    assert states[TrialState.RUNNING] == 0, "Ctrl-C must not leave trials RUNNING"
+    subprocess.run(args, check=True, timeout=120)
+    assert_nothing_lost(load("kill", storage), 8)

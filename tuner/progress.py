@@ -1,0 +1,110 @@
+"""A live progress line for a study, counted from the storage across all workers."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+import optuna
+from optuna.trial import TrialState
+
+__all__ = ["ProgressBar", "count_trials"]
+
+
+def count_trials(study: optuna.Study) -> dict[str, int]:
+    """Trials by outcome: done, pruned, failed, interrupted, running, waiting, counted."""
+    counts = dict.fromkeys(("done", "pruned", "failed", "interrupted", "running", "waiting"), 0)
+    for t in study.get_trials(deepcopy=False):
+        if t.state == TrialState.COMPLETE:
+            counts["done"] += 1
+        elif t.state == TrialState.PRUNED:
+            counts["pruned"] += 1
+        elif t.state == TrialState.FAIL:
+            counts["interrupted" if t.user_attrs.get("interrupted") else "failed"] += 1
+        elif t.state == TrialState.RUNNING:
+            counts["running"] += 1
+        elif t.state == TrialState.WAITING:
+            counts["waiting"] += 1
+    counts["counted"] = counts["done"] + counts["pruned"] + counts["failed"]
+    return counts
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class ProgressBar:
+    """Progress of a study on a terminal: a bar, counts, best value, elapsed and remaining.
+
+    Counts come from the storage, so they include every worker. On a stream that
+    is not a terminal it prints a plain line at most every ``log_every`` seconds.
+    """
+
+    def __init__(
+        self,
+        study: optuna.Study,
+        n_trials: int,
+        enabled: bool | None = None,
+        stream: TextIO | None = None,
+        interval: float = 0.5,
+        log_every: float = 10.0,
+    ):
+        self.study, self.n_trials = study, n_trials
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.enabled = self.tty if enabled is None else enabled
+        self.interval = interval if self.tty else log_every
+        self.start = time.monotonic()
+        self._initial = count_trials(study)["counted"] if self.enabled else 0
+        self._last_line = ""
+        self._last_print = 0.0
+
+    def line(self) -> str:
+        """The current progress line."""
+        c = count_trials(self.study)
+        n = min(c["counted"], self.n_trials)
+        width = 24
+        filled = int(width * n / self.n_trials)
+        elapsed = time.monotonic() - self.start
+        ran = c["counted"] - self._initial
+        remaining = "?"
+        if ran > 0 and n < self.n_trials:
+            remaining = _clock(elapsed / ran * (self.n_trials - n))
+        try:
+            best = f"{self.study.best_value:.4g}"
+        except ValueError:  # no completed trial yet
+            best = "-"
+        return (
+            f"[{'#' * filled}{'.' * (width - filled)}] {n}/{self.n_trials} "
+            f"done {c['done']} pruned {c['pruned']} failed {c['failed']} "
+            f"running {c['running']} | best {best} | {_clock(elapsed)} elapsed, "
+            f"{remaining if n < self.n_trials else '0:00:00'} left"
+        )
+
+    def refresh(self) -> None:
+        """Redraw (terminal) or print a line if it is due (log)."""
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not self.tty and now - self._last_print < self.interval:
+            return
+        line = self.line()
+        if self.tty:
+            pad = max(0, len(self._last_line) - len(line))
+            self.stream.write("\r" + line + " " * pad)
+        elif line != self._last_line:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+        self._last_line, self._last_print = line, now
+
+    def close(self) -> None:
+        """Print the final state and end the line."""
+        if not self.enabled:
+            return
+        self._last_print = 0.0
+        self.refresh()
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()

@@ -1,0 +1,52 @@
+"""Optuna samplers and pruners chosen by name, with their options."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import optuna
+
+__all__ = ["PRUNERS", "SAMPLERS", "make_pruner", "make_sampler"]
+
+
+def _gp(seed: int | None, **options: Any) -> optuna.samplers.BaseSampler:
+    if importlib.util.find_spec("torch") is None:
+        raise ValueError("sampler 'gp' needs PyTorch; install torch or choose another sampler")
+    return optuna.samplers.GPSampler(seed=seed, **options)
+
+
+SAMPLERS: dict[str, Callable[..., optuna.samplers.BaseSampler]] = {
+    "tpe": lambda seed, **o: optuna.samplers.TPESampler(seed=seed, **o),
+    "random": lambda seed, **o: optuna.samplers.RandomSampler(seed=seed, **o),
+    "qmc": lambda seed, **o: optuna.samplers.QMCSampler(seed=seed, **o),
+    "cmaes": lambda seed, **o: optuna.samplers.CmaEsSampler(seed=seed, **o),
+    "gp": _gp,
+}
+
+PRUNERS: dict[str, Callable[..., optuna.pruners.BasePruner]] = {
+    "median": optuna.pruners.MedianPruner,
+    "hyperband": optuna.pruners.HyperbandPruner,
+    "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
+    "none": optuna.pruners.NopPruner,
+}
+
+
+def _build(kind: str, table: Mapping[str, Callable], name: str, *args: Any, **options: Any):
+    if name not in table:
+        raise ValueError(f"unknown {kind} {name!r}; choose one of {', '.join(table)}")
+    try:
+        return table[name](*args, **options)
+    except TypeError as exc:  # an option the class does not take
+        raise ValueError(f"invalid options for {kind} {name!r} {dict(options)}: {exc}") from None
+
+
+def make_sampler(name: str = "tpe", seed: int | None = None, **options: Any):
+    """An Optuna sampler by name (``tpe``, ``random``, ``qmc``, ``cmaes``, ``gp``)."""
+    return _build("sampler", SAMPLERS, name, seed, **options)
+
+
+def make_pruner(name: str = "median", **options: Any):
+    """An Optuna pruner by name (``median``, ``hyperband``, ``successive_halving``, ``none``)."""
+    return _build("pruner", PRUNERS, name, **options)

@@ -1,0 +1,155 @@
+"""Where studies live: the embedded journal file by default, or any Optuna storage URL."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import optuna
+from optuna.storages import JournalStorage, RDBStorage
+from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+
+__all__ = [
+    "JOURNAL_FILE",
+    "FlockLock",
+    "check_study_name",
+    "default_storage",
+    "mask_url",
+    "open_storage",
+    "repair_journal",
+]
+
+#: File name of the embedded journal storage inside ``reports/<study>/``.
+JOURNAL_FILE = "journal.log"
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def check_study_name(name: str) -> str:
+    """Return ``name`` if it is safe as a folder name; raise ``ValueError`` otherwise.
+
+    Study names become folders under ``reports/``, so only letters, digits,
+    ``.``, ``_`` and ``-`` are allowed, starting with a letter or digit.
+    """
+    if not isinstance(name, str) or not _SAFE_NAME.match(name) or ".." in name:
+        raise ValueError(
+            f"study name {name!r} is not allowed: use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit, without '..'"
+        )
+    return name
+
+
+def default_storage(study_name: str, directory: str | os.PathLike = "reports") -> str:
+    """The embedded storage of a study: ``<directory>/<study_name>/journal.log``."""
+    return str(Path(directory) / check_study_name(study_name) / JOURNAL_FILE)
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (safe to print or write)."""
+    if not isinstance(url, str) or "://" not in url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+
+
+def open_storage(storage: str | optuna.storages.BaseStorage) -> optuna.storages.BaseStorage:
+    """An Optuna storage from a URL (``sqlite:///...``, ``postgresql://...``) or a file path.
+
+    A path without a URL scheme is a journal file, created with its folder if
+    needed; several local processes may share it safely.
+    """
+    if isinstance(storage, optuna.storages.BaseStorage):
+        return storage
+    if not isinstance(storage, str) or not storage:
+        raise TypeError(f"storage must be a URL or a file path, got {storage!r}")
+    if "://" in storage:
+        return RDBStorage(storage)
+    path = Path(storage)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FlockLock(str(path))
+    repair_journal(path, lock)
+    return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
+
+
+class FlockLock(JournalFileOpenLock):
+    """Journal lock held with ``flock`` on ``<journal>.lock``.
+
+    Optuna's file locks are lock files that a killed writer leaves behind, and
+    the next writer waits out a grace period before breaking them. The kernel
+    releases an ``flock`` when its holder dies, so a killed worker never
+    stalls the others. Local file systems only (as is the journal default).
+    """
+
+    def __init__(self, filepath: str) -> None:
+        self._path = filepath + ".lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def repair_journal(path: str | os.PathLike, lock: FlockLock | None = None) -> int:
+    """Cut a torn last record (a writer killed mid-append) off a journal file.
+
+    Every complete record ends with a newline, so bytes after the last newline
+    are an unfinished write. They are moved to ``<journal>.torn`` (nothing is
+    deleted) and a warning says so. Returns the number of bytes cut.
+    """
+    path = Path(path)
+    lock = lock or FlockLock(str(path))
+    lock.acquire()
+    try:
+        if not path.exists() or path.stat().st_size == 0:
+            return 0
+        with open(path, "rb+") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - 1))
+            if f.read(1) == b"\n":
+                return 0
+            data_end = _last_newline_end(f, size)
+            f.seek(data_end)
+            torn = f.read()
+            with open(path.with_name(path.name + ".torn"), "ab") as out:
+                out.write(torn + b"\n")
+            f.truncate(data_end)
+            f.flush()
+            os.fsync(f.fileno())
+    finally:
+        lock.release()
+    warnings.warn(
+        f"{path}: the last record was incomplete (a writer was killed mid-write); "
+        f"moved its {len(torn)} bytes to {path.name}.torn, all complete records are kept",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return len(torn)
+
+
+def _last_newline_end(f, size: int, chunk: int = 1 << 16) -> int:
+    """Offset just past the last newline of file ``f`` (0 when there is none)."""
+    end = size
+    while end > 0:
+        start = max(0, end - chunk)
+        f.seek(start)
+        block = f.read(end - start)
+        i = block.rfind(b"\n")
+        if i >= 0:
+            return start + i + 1
+        end = start
+    return 0
