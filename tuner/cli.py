@@ -1,13 +1,29 @@
-"""The ``tuner`` command line."""
+"""The ``tuner`` command line.
+
+Exit codes: 0 success, 1 a run failed, 2 bad usage or a bad study file,
+130 interrupted (Ctrl-C; run the same command again to resume).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import optuna
 
 import optim
+
+from .runner import build_objective, write_trials_csv
+from .storage import default_storage, mask_url, open_storage
+from .study import StudyAborted, run_study
+from .studyfile import StudyFileError, load_study_file
+
+EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def _version() -> str:
@@ -37,15 +53,146 @@ def _cmd_optimizers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _storage_arg(args: argparse.Namespace, fallback: str | None) -> str | None:
+    """--storage, else $TUNER_STORAGE, else ``fallback``."""
+    return args.storage or os.environ.get("TUNER_STORAGE") or fallback
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    spec = load_study_file(args.study_file)
+    n_trials = args.n_trials or spec.n_trials
+    n_jobs = args.n_jobs or spec.n_jobs
+    storage = _storage_arg(args, spec.storage) or default_storage(spec.name, args.out)
+    objective = build_objective(spec)
+    print(
+        f"study {spec.name!r}: {n_trials} trials, {n_jobs} worker(s), storage {mask_url(storage)}",
+        file=sys.stderr,
+    )
+    study = run_study(
+        objective,
+        study_name=spec.name,
+        n_trials=n_trials,
+        storage=storage,
+        n_jobs=n_jobs,
+        sampler={"name": spec.sampler.name, **spec.sampler.options},
+        pruner={"name": spec.pruner.name, **spec.pruner.options},
+        seed=spec.seed,
+        timeout=args.timeout or spec.timeout,
+        directory=args.out,
+        progress=None if not args.no_progress else False,
+        study_attrs={
+            "study_file": str(Path(args.study_file).resolve()),
+            "estimator": spec.estimator,
+        },
+    )
+    out = write_trials_csv(study, Path(args.out) / spec.name)
+    _print_best(study)
+    print(f"trials: {out}")
+    return 0
+
+
+def _print_best(study: optuna.Study) -> None:
+    try:
+        best = study.best_trial
+    except ValueError:
+        print("no trial completed")
+        return
+    params = ", ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items()
+    )
+    print(f"best score {best.value:.4f} (trial {best.number}): {params}")
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    storage = _storage_arg(args, None)
+    if storage is None:
+        raise ValueError("tuner worker needs --storage URL (or TUNER_STORAGE)")
+    study = optuna.load_study(study_name=args.study, storage=open_storage(storage))
+    study_file = args.study_file or study.user_attrs.get("study_file")
+    if not study_file or not Path(study_file).exists():
+        raise ValueError(
+            f"study {args.study!r} was defined by {study_file!r}, which is not on this machine; "
+            "pass --study-file"
+        )
+    spec = load_study_file(study_file)
+    attrs = study.user_attrs
+    run_study(
+        build_objective(spec),
+        study_name=args.study,
+        n_trials=args.n_trials or attrs.get("n_trials", spec.n_trials),
+        storage=storage,
+        n_jobs=args.n_jobs,
+        sampler=attrs.get("sampler"),
+        pruner=attrs.get("pruner"),
+        seed=attrs.get("seed"),
+        timeout=args.timeout,
+        progress=None if not args.no_progress else False,
+    )
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    storage = _storage_arg(args, None)
+    storages = (
+        [storage] if storage else sorted(str(p) for p in Path(args.out).glob("*/journal.log"))
+    )
+    rows = []
+    for url in storages:
+        for s in optuna.get_all_study_summaries(open_storage(url), include_best_trial=True):
+            best = f"{s.best_trial.value:.4f}" if s.best_trial is not None else "-"
+            rows.append((s.study_name, str(s.n_trials), best, mask_url(url)))
+    if not rows:
+        print("no studies")
+        return 0
+    header = ("study", "trials", "best", "storage")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tuner`` command."""
     parser = argparse.ArgumentParser(
-        prog="tuner", description="Find good optimizer settings for NumPy models."
+        prog="tuner",
+        description="Find good optimizer settings: run tuning studies and read their results.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--storage",
+            help="Optuna storage URL or journal file "
+            "(default: $TUNER_STORAGE, else reports/<study>/journal.log)",
+        )
+        p.add_argument("--out", default="reports", help="reports folder (default: reports)")
+
+    p = sub.add_parser("run", help="run (or resume) the study defined by a TOML file")
+    p.add_argument("study_file", help="study definition, e.g. studies/quickstart.toml")
+    p.add_argument("--n-jobs", type=int, help="worker processes (default: the file's n_jobs)")
+    p.add_argument("--n-trials", type=int, help="trials in total (default: the file's)")
+    p.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    common(p)
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("worker", help="join a running study from another shell or machine")
+    p.add_argument("--study", required=True, help="study name")
+    p.add_argument("--study-file", help="the study's TOML file (default: as recorded)")
+    p.add_argument("--n-jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--n-trials", type=int, help="trials in total (default: as recorded)")
+    p.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    common(p)
+    p.set_defaults(func=_cmd_worker)
+
+    p = sub.add_parser("list", help="studies in a storage with their counts and best values")
+    common(p)
+    p.set_defaults(func=_cmd_list)
+
     p = sub.add_parser(
-        "optimizers", help="list registered optimizers and schedules with their search ranges"
+        "optimizers", help="registered optimizers and schedules with their search ranges"
     )
     p.set_defaults(func=_cmd_optimizers)
     return parser
@@ -57,8 +204,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
-        return 2
-    return args.func(args)
+        return EXIT_USAGE
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    try:
+        return args.func(args)
+    except StudyFileError as exc:
+        print(f"tuner: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\ntuner: interrupted; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except StudyAborted as exc:
+        print(f"tuner: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except (ValueError, TypeError, OSError) as exc:
+        print(f"tuner: error: {mask_url(str(exc))}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

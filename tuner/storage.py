@@ -7,7 +7,6 @@ import os
 import re
 import warnings
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import optuna
 from optuna.storages import JournalStorage, RDBStorage
@@ -47,16 +46,18 @@ def default_storage(study_name: str, directory: str | os.PathLike = "reports") -
     return str(Path(directory) / check_study_name(study_name) / JOURNAL_FILE)
 
 
-def mask_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (safe to print or write)."""
-    if not isinstance(url, str) or "://" not in url:
-        return url
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):\S*@")
+
+
+def mask_url(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``.
+
+    Safe to print, log or write: ``postgresql://user:secret@host/db`` becomes
+    ``postgresql://user:***@host/db``.
+    """
+    if not isinstance(text, str):
+        return text
+    return _CREDENTIALS.sub(r"\1:***@", text)
 
 
 def open_storage(storage: str | optuna.storages.BaseStorage) -> optuna.storages.BaseStorage:

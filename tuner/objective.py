@@ -1,0 +1,177 @@
+"""The tuning objective: build an estimator from a trial, train its folds in lock step.
+
+Every fold trains one epoch, then the mean validation score over the folds
+is reported to Optuna, so that a pruner can stop all folds of a bad trial at
+once. A trial that diverges is pruned with the reason and epoch recorded; the
+sampler then ranks it below every trial that trained.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import optuna
+import scipy.sparse as sp
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv, train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from .estimators import DivergenceError
+from .space import SearchSpace
+
+__all__ = ["Objective", "make_folds"]
+
+
+def make_folds(
+    estimator, X, y, cv: Any = 3, holdout_fraction: float = 0.2, random_state: int | None = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Train/validation indices, fixed once for a whole study.
+
+    ``cv`` is a number of folds (stratified and shuffled for classifiers),
+    ``"holdout"`` (one split of ``holdout_fraction``), or any scikit-learn
+    splitter.
+    """
+    classifier = is_classifier(estimator)
+    if isinstance(cv, str):
+        if cv != "holdout":
+            raise ValueError(f"cv must be a number of folds, 'holdout' or a splitter, got {cv!r}")
+        indices = np.arange(len(y))
+        train, test = train_test_split(
+            indices,
+            test_size=holdout_fraction,
+            random_state=random_state,
+            stratify=y if classifier else None,
+        )
+        return [(np.sort(train), np.sort(test))]
+    if isinstance(cv, int) and not isinstance(cv, bool):
+        splitter = StratifiedKFold if classifier else KFold
+        cv = splitter(n_splits=cv, shuffle=True, random_state=random_state)
+    splitter = check_cv(cv, y, classifier=classifier)
+    return [(train, test) for train, test in splitter.split(X, y)]
+
+
+class Objective:
+    """Picklable Optuna objective that tunes ``estimator`` over ``space`` by cross-validation.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A ``tuner`` estimator (it must have ``fit_epochs``), used as a template.
+    X, y : array-like
+        Training data.
+    space : SearchSpace
+        What to search.
+    cv : int, "holdout" or splitter, default=3
+        Folds, fixed once here (see :func:`make_folds`).
+    scoring : str or callable, optional
+        A scikit-learn scorer; default: the estimator's ``score`` (accuracy, R^2).
+    scale : bool, default=True
+        Standard-scale the features of each fold (fitted on its training part).
+    holdout_fraction : float, default=0.2
+        Validation share with ``cv="holdout"``.
+    random_state : int, optional
+        Seed of the fold split.
+
+    Notes
+    -----
+    Each trial records user attributes: ``curves`` (mean training loss,
+    validation score and learning rate per epoch), ``fold_scores``, ``epochs``
+    and ``end`` (``"complete"``, ``"pruned at epoch k"`` or
+    ``"diverged at epoch k: ..."``).
+    """
+
+    def __init__(
+        self, estimator, X, y, space: SearchSpace, *, cv: Any = 3, scoring: Any = None,
+        scale: bool = True, holdout_fraction: float = 0.2, random_state: int | None = 0,
+    ):  # fmt: skip
+        if not hasattr(estimator, "fit_epochs"):
+            raise TypeError(f"{type(estimator).__name__} has no fit_epochs; use a tuner estimator")
+        self.estimator, self.space = estimator, space
+        self.X, self.y = X, np.asarray(y)
+        self.scoring, self.scale = scoring, scale
+        self.folds = make_folds(estimator, X, self.y, cv, holdout_fraction, random_state)
+        check_scoring(estimator, scoring)  # fail early on a bad name
+        self._data: list[tuple[Any, ...]] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_data"] = None  # rebuilt where it is used, not shipped to workers
+        return state
+
+    def fold_data(self) -> list[tuple[Any, ...]]:
+        """``(X_train, y_train, X_val, y_val)`` per fold, scaled if asked; built once."""
+        if self._data is None:
+            self._data = []
+            for train, test in self.folds:
+                X_tr, X_te = self.X[train], self.X[test]
+                if self.scale:
+                    scaler = StandardScaler(with_mean=not sp.issparse(X_tr)).fit(X_tr)
+                    X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
+                self._data.append((X_tr, self.y[train], X_te, self.y[test]))
+        return self._data
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        # Short trials rarely converge; the warning would repeat for most of them.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return self._run(trial)
+
+    def _run(self, trial: optuna.Trial) -> float:
+        params = self.space.suggest(trial)
+        scorer = check_scoring(self.estimator, self.scoring)
+        runs = []
+        for X_tr, y_tr, X_te, y_te in self.fold_data():
+            est = clone(self.estimator).set_params(**params)
+            runs.append((est, est.fit_epochs(X_tr, y_tr), X_te, y_te))
+        curves: dict[str, list[float]] = {"loss": [], "score": [], "lr": []}
+        scores = [math.nan] * len(runs)
+        epoch = 0
+        try:
+            for results in _lock_step([r[1] for r in runs]):
+                epoch += 1
+                for k, result in results.items():
+                    est, _, X_te, y_te = runs[k]
+                    scores[k] = scorer(est, X_te, y_te)
+                mean = float(np.mean(scores))
+                curves["loss"].append(float(np.mean([r.loss for r in results.values()])))
+                curves["score"].append(mean)
+                curves["lr"].append(float(np.mean([r.learning_rate for r in results.values()])))
+                trial.report(mean, epoch)
+                if trial.should_prune():
+                    _record(trial, curves, scores, epoch, f"pruned at epoch {epoch}")
+                    raise optuna.TrialPruned(f"pruned at epoch {epoch}")
+        except DivergenceError as exc:
+            reason = f"diverged at epoch {exc.epoch}: {exc}"
+            _record(trial, curves, scores, exc.epoch, reason)
+            raise optuna.TrialPruned(reason) from None
+        # Final scores: early stopping may have restored the best epoch's weights.
+        final = [scorer(est, X_te, y_te) for est, _, X_te, y_te in runs]
+        _record(trial, curves, final, epoch, "complete")
+        return float(np.mean(final))
+
+
+def _lock_step(iterators: list[Iterator]) -> Iterator[dict[int, Any]]:
+    """Advance every iterator once per round; yield ``{index: item}`` of those still going."""
+    active = dict(enumerate(iterators))
+    while active:
+        results = {}
+        for k, it in list(active.items()):
+            try:
+                results[k] = next(it)
+            except StopIteration:
+                del active[k]
+        if results:
+            yield results
+
+
+def _record(trial: optuna.Trial, curves, scores, epochs: int, end: str) -> None:
+    trial.set_user_attr("curves", curves)
+    trial.set_user_attr("fold_scores", [float(s) for s in scores])
+    trial.set_user_attr("epochs", int(epochs))
+    trial.set_user_attr("end", end)
