@@ -64,10 +64,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     n_jobs = args.n_jobs or spec.n_jobs
     storage = _storage_arg(args, spec.storage) or default_storage(spec.name, args.out)
     objective = build_objective(spec)
-    print(
-        f"study {spec.name!r}: {n_trials} trials, {n_jobs} worker(s), storage {mask_url(storage)}",
-        file=sys.stderr,
-    )
+    where = mask_url(storage)
+    print(f"study {spec.name!r}: {n_trials} trials, {n_jobs} worker(s), storage {where}",
+          file=sys.stderr)
     study = run_study(
         objective,
         study_name=spec.name,

@@ -135,7 +135,7 @@ class Objective:
         try:
             for results in _lock_step([r[1] for r in runs]):
                 epoch += 1
-                for k, result in results.items():
+                for k in results:
                     est, _, X_te, y_te = runs[k]
                     scores[k] = scorer(est, X_te, y_te)
                 mean = float(np.mean(scores))
