@@ -21,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv, train_test_split
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_array, column_or_1d
 
 from .estimators import DivergenceError
 from .space import SearchSpace
@@ -93,7 +94,9 @@ class Objective:
         if not hasattr(estimator, "fit_epochs"):
             raise TypeError(f"{type(estimator).__name__} has no fit_epochs; use a tuner estimator")
         self.estimator, self.space = estimator, space
-        self.X, self.y = X, np.asarray(y)
+        # Rows are indexed per fold: plain arrays (or CSR), checked once here.
+        self.X = check_array(X, accept_sparse="csr", dtype=(np.float64, np.float32))
+        self.y = column_or_1d(y, warn=True) if np.ndim(y) == 1 else np.asarray(y)
         self.scoring, self.scale = scoring, scale
         self.folds = make_folds(estimator, X, self.y, cv, holdout_fraction, random_state)
         check_scoring(estimator, scoring)  # fail early on a bad name

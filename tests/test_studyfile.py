@@ -1,0 +1,588 @@
+"""Study files: parsing, validation messages and data loading."""
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tuner.data import bundled_datasets, generators, load_data
+from tuner.space import DEFAULT_OPTIMIZERS, DEFAULT_SCHEDULES, SearchSpace
+from tuner.studyfile import ComponentSpec, DataSpec, StudyFileError, load_study_file
+
+STUDIES = sorted((Path(__file__).parents[1] / "studies").glob("*.toml"))
+
+
+def write(
+    tmp_path,
+    study="",
+    data='dataset = "iris"',
+    estimator='class = "LogisticClassifier"',
+    space="",
+    name="study.toml",
+):
+    """A study file from the bodies of its four tables (sub-tables may follow a body)."""
+    path = tmp_path / name
+    path.write_text(
+        f"[study]\n{study}\n[data]\n{data}\n[estimator]\n{estimator}\n[space]\n{space}\n"
+    )
+    return path
+
+
+def load(tmp_path, **tables):
+    return load_study_file(write(tmp_path, **tables))
+
+
+def error(tmp_path, key, *fragments, **tables):
+    """Load a bad file; check the one-line message names the file and ``key``."""
+    path = write(tmp_path, **tables)
+    with pytest.raises(StudyFileError) as info:
+        load_data(load_study_file(path).data)  # data errors may surface on loading
+    err = info.value
+    assert err.key == key, str(err)
+    message = str(err)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: {key}: "), message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+# -- shipped studies ---------------------------------------------------------------------
+def test_the_shipped_studies_are_there():
+    names = {p.name for p in STUDIES}
+    assert {
+        "quickstart.toml",
+        "digits-mlp.toml",
+        "diabetes-linear.toml",
+        "breast-cancer-logistic.toml",
+    } <= names
+
+
+@pytest.mark.parametrize("path", STUDIES, ids=lambda p: p.stem)
+def test_every_shipped_study_loads_and_builds_its_space_and_data(path):
+    spec = load_study_file(path)
+    assert spec.name == path.stem
+    X, y = load_data(spec.data)
+    assert X.ndim == 2 and len(X) == len(y)
+    space = SearchSpace(spec.optimizers, spec.schedules, spec.params, spec.estimator_space)
+    assert space.dimensions()
+
+
+def test_digits_study_compares_sgd_momentum_adam_across_three_schedules():
+    spec = load_study_file(next(p for p in STUDIES if p.stem == "digits-mlp"))
+    assert spec.estimator == "MLPClassifier" and spec.data.name == "digits"
+    assert spec.optimizers == ("sgd", "momentum", "adam")
+    assert spec.schedules == ("constant", "step", "cosine")
+
+
+# -- values ------------------------------------------------------------------------------
+def test_defaults_of_a_minimal_file(tmp_path):
+    path = tmp_path / "tiny-study.toml"
+    path.write_text('[data]\ndataset = "iris"\n[estimator]\nclass = "MLPClassifier"\n')
+    spec = load_study_file(path)
+    assert (spec.name, spec.path, spec.description) == ("tiny-study", path, "")
+    assert spec.data == DataSpec("dataset", "iris", origin=path)
+    assert spec.scale is True and spec.estimator_params == {}
+    assert spec.optimizers == DEFAULT_OPTIMIZERS and spec.schedules == DEFAULT_SCHEDULES
+    assert spec.params == {} and spec.estimator_space == {}
+    assert (spec.n_trials, spec.timeout, spec.cv, spec.holdout_fraction) == (100, None, 3, 0.2)
+    assert (spec.scoring, spec.seed, spec.storage, spec.n_jobs) == (None, None, None, 1)
+    assert spec.sampler == ComponentSpec("tpe") and spec.pruner == ComponentSpec("median")
+
+
+@pytest.mark.parametrize(
+    ("study", "attribute", "expected"),
+    [
+        ('name = "my.study_2-b"', "name", "my.study_2-b"),
+        ('description = "why"', "description", "why"),
+        ("n_trials = 7", "n_trials", 7),
+        ("timeout = 90", "timeout", 90),
+        ("timeout = 1.5", "timeout", 1.5),
+        ("seed = 42", "seed", 42),
+        ("n_jobs = 2", "n_jobs", 2),
+        ("n_jobs = -1", "n_jobs", -1),
+        ('storage = "sqlite:///s.db"', "storage", "sqlite:///s.db"),
+        ('sampler = "random"', "sampler", ComponentSpec("random")),
+        ('pruner = "hyperband"', "pruner", ComponentSpec("hyperband")),
+        ('pruner = "none"', "pruner", ComponentSpec("none")),
+        ("cv = 5", "cv", 5),
+        ('cv = "holdout"', "cv", "holdout"),
+        ('cv = "holdout"\nholdout_fraction = 0.3', "holdout_fraction", 0.3),
+        ('scoring = "f1_macro"', "scoring", "f1_macro"),
+    ],
+)
+def test_study_options_round_trip(tmp_path, study, attribute, expected):
+    assert getattr(load(tmp_path, study=study), attribute) == expected
+
+
+def test_sampler_and_pruner_tables_keep_their_options(tmp_path):
+    spec = load(
+        tmp_path,
+        study='seed = 3\n[study.sampler]\nname = "tpe"\nn_startup_trials = 5\n'
+        '[study.pruner]\nname = "median"\nn_warmup_steps = 2',
+    )
+    assert spec.sampler == ComponentSpec("tpe", {"n_startup_trials": 5})
+    assert spec.sampler.as_dict() == {"name": "tpe", "n_startup_trials": 5}
+    assert spec.pruner.as_dict() == {"name": "median", "n_warmup_steps": 2}
+
+
+@pytest.mark.parametrize("source", ["generator", "csv"])
+def test_data_options_round_trip(tmp_path, source):
+    data = {
+        "generator": 'generator = "make_moons"\nscale = false\n[data.args]\nn_samples = 60',
+        "csv": 'csv = "train.csv"\ntarget = "y"',
+    }[source]
+    (tmp_path / "train.csv").write_text("a,y\n1,0\n")
+    spec = load(tmp_path, data=data)
+    assert spec.data.kind == source and spec.data.origin == tmp_path / "study.toml"
+    if source == "generator":
+        assert (spec.data.name, spec.data.args, spec.scale) == (
+            "make_moons",
+            {"n_samples": 60},
+            False,
+        )
+    else:
+        assert (spec.data.name, spec.data.target, spec.scale) == ("train.csv", "y", True)
+
+
+def test_estimator_and_space_round_trip(tmp_path):
+    spec = load(
+        tmp_path,
+        estimator='class = "MLPRegressor"\nparams = { max_epochs = 5, batch_size = 8 }',
+        space='optimizers = ["Adam", "momentum"]\nschedules = ["cosine", "step"]\n'
+        "[space.params]\n"
+        "lr = { low = 1e-3, high = 0.1 }\n"
+        "momentum = 0.8\n"
+        '"adam.beta1" = [0.8, 0.9]\n'
+        '"cosine.t_max" = 5\n'
+        '"step.step_size" = { high = 4 }\n'
+        "[space.estimator]\n"
+        "alpha = { low = 1e-6, high = 1e-2, log = true }\n"
+        "hidden_layer_sizes = [[8], [16, 16]]",
+    )
+    assert spec.estimator == "MLPRegressor"
+    assert spec.estimator_params == {"max_epochs": 5, "batch_size": 8}
+    assert spec.optimizers == ("adam", "momentum")  # canonical registry names
+    assert spec.schedules == ("cosine", "step")
+    assert spec.params == {
+        "lr": {"low": 1e-3, "high": 0.1},
+        "momentum": 0.8,
+        "adam.beta1": [0.8, 0.9],
+        "cosine.t_max": 5,
+        "step.step_size": {"high": 4},
+    }
+    assert spec.estimator_space == {
+        "alpha": {"low": 1e-6, "high": 1e-2, "log": True},
+        "hidden_layer_sizes": [[8], [16, 16]],
+    }
+
+
+# -- file-level errors -------------------------------------------------------------------
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.toml"
+    with pytest.raises(StudyFileError, match="file not found") as info:
+        load_study_file(path)
+    assert str(info.value) == f"{path}: file not found" and info.value.key == ""
+
+
+def test_toml_syntax_error_gives_line_and_column(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[study]\nn_trials = = 3\n")
+    with pytest.raises(StudyFileError) as info:
+        load_study_file(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: invalid TOML: ") and "line 2" in message
+    assert "\n" not in message
+
+
+def test_error_survives_pickling_for_worker_processes():
+    err = pickle.loads(pickle.dumps(StudyFileError("s.toml", "study.cv", "bad")))
+    assert (err.path, err.key, err.reason, str(err)) == (
+        "s.toml",
+        "study.cv",
+        "bad",
+        "s.toml: study.cv: bad",
+    )
+
+
+# -- unknown keys ------------------------------------------------------------------------
+def test_unknown_top_level_table_suggests(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[studdy]\n[data]\ndataset = "iris"\n')
+    with pytest.raises(StudyFileError, match="did you mean 'study'") as info:
+        load_study_file(path)
+    assert str(info.value).startswith(f"{path}: studdy: unknown key")
+
+
+@pytest.mark.parametrize(
+    ("tables", "key", "suggestion"),
+    [
+        ({"study": "n_trails = 3"}, "study.n_trails", "n_trials"),
+        ({"data": 'dataset = "iris"\nscaling = true'}, "data.scaling", "scale"),
+        ({"estimator": 'class = "MLPClassifier"\nparam = {}'}, "estimator.param", "params"),
+        ({"space": 'optimiser = ["adam"]'}, "space.optimiser", "optimizers"),
+        (
+            {"space": "[space.params]\nlr = { low = 0.1, hihg = 1.0 }"},
+            "space.params.lr.hihg",
+            "high",
+        ),
+        (
+            {"study": '[study.sampler]\nname = "tpe"\nn_startup_trial = 3'},
+            "study.sampler.n_startup_trial",
+            "n_startup_trials",
+        ),
+    ],
+)
+def test_unknown_nested_key_names_the_dotted_key_and_suggests(tmp_path, tables, key, suggestion):
+    error(tmp_path, key, "unknown key", f"did you mean {suggestion!r}", **tables)
+
+
+def test_misspelt_key_is_reported_before_the_missing_one(tmp_path):
+    error(tmp_path, "data.datset", "did you mean 'dataset'", data='datset = "iris"')
+
+
+def test_scoped_keys_are_quoted_in_messages(tmp_path):
+    error(
+        tmp_path,
+        'space.params."adam.lr".lo',
+        "unknown key",
+        space='optimizers = ["adam"]\n[space.params]\n"adam.lr" = { lo = 1e-3 }',
+    )
+
+
+# -- wrong types -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("tables", "key", "expected"),
+    [
+        ({"study": 'n_trials = "10"'}, "study.n_trials", "expected an integer, got string '10'"),
+        ({"study": "n_trials = true"}, "study.n_trials", "expected an integer, got boolean"),
+        ({"study": "n_trials = 10.0"}, "study.n_trials", "expected an integer, got float"),
+        ({"study": "timeout = true"}, "study.timeout", "expected a number"),
+        ({"study": "timeout = inf"}, "study.timeout", "must be finite"),
+        ({"study": "cv = 2.5"}, "study.cv", "expected an integer or a string"),
+        ({"study": 'cv = "kfold"'}, "study.cv", "holdout"),
+        ({"study": "sampler = 3"}, "study.sampler", "expected a string or a table"),
+        ({"study": "study = 1"}, "study.study", "unknown key"),
+        ({"data": 'dataset = "iris"\nscale = "yes"'}, "data.scale", "expected a boolean"),
+        ({"data": "dataset = 3"}, "data.dataset", "expected a string"),
+        ({"space": 'optimizers = "adam"'}, "space.optimizers", "expected an array"),
+        ({"space": "optimizers = [1]"}, "space.optimizers", "expected optimizer names"),
+        ({"space": "params = 3"}, "space.params", "expected a table"),
+        (
+            {"space": '[space.params]\nlr = { low = "a", high = 1 }'},
+            "space.params.lr.low",
+            "expected a number",
+        ),
+        (
+            {"space": "[space.params]\nlr = { low = 0.1, high = 1, log = 1 }"},
+            "space.params.lr.log",
+            "expected a boolean",
+        ),
+        (
+            {"space": "[space.estimator]\nalpha = [{ a = 1 }]"},
+            "space.estimator.alpha",
+            "expected values, arrays or a range",
+        ),
+    ],
+)
+def test_wrong_type(tmp_path, tables, key, expected):
+    error(tmp_path, key, expected, **tables)
+
+
+# -- out of range ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("tables", "key", "expected"),
+    [
+        ({"study": "n_trials = 0"}, "study.n_trials", "must be >= 1, got 0"),
+        ({"study": "timeout = 0"}, "study.timeout", "must be > 0"),
+        ({"study": "n_jobs = 0"}, "study.n_jobs", "must be >= 1"),
+        ({"study": "seed = -1"}, "study.seed", "must be >= 0"),
+        ({"study": "cv = 1"}, "study.cv", "must be >= 2, got 1"),
+        (
+            {"study": 'cv = "holdout"\nholdout_fraction = 1.5'},
+            "study.holdout_fraction",
+            "must be in (0, 1), got 1.5",
+        ),
+        (
+            {"study": "cv = 3\nholdout_fraction = 0.2"},
+            "study.holdout_fraction",
+            'only used with cv = "holdout"',
+        ),
+        ({"study": 'storage = " "'}, "study.storage", "must not be empty"),
+        (
+            {"space": "[space.params]\nlr = { low = 0.5, high = 0.1 }"},
+            "space.params.lr.low",
+            "must not exceed high",
+        ),
+        (
+            {"space": "[space.params]\nlr = { low = 0.0, high = 0.1, log = true }"},
+            "space.params.lr.low",
+            "log scale needs low > 0",
+        ),
+        (
+            {"space": "[space.params]\nlr = { low = 0.0, high = 0.1 }"},
+            "space.params.lr.low",
+            "log scale needs low > 0",
+        ),  # lr is declared log-scaled
+        (
+            {"space": "[space.estimator]\nalpha = { low = 0, high = 1, log = true }"},
+            "space.estimator.alpha.low",
+            "log scale needs low > 0",
+        ),
+        (
+            {"space": "[space.estimator]\nalpha = { low = 1e-3 }"},
+            "space.estimator.alpha.high",
+            "required",
+        ),
+        (
+            {"space": 'optimizers = ["momentum"]\n[space.params]\nmomentum = 1.5'},
+            "space.params.momentum",
+            "Momentum: momentum must be in [0, 1), got 1.5",
+        ),
+        (
+            {"space": '[space.params]\n"adam.beta1" = { low = 0.5, high = 1 }'},
+            'space.params."adam.beta1".high',
+            "beta1 must be in [0, 1)",
+        ),
+        (
+            {"space": 'schedules = ["cosine"]\n[space.params]\nt_max = [10, 0]'},
+            "space.params.t_max",
+            "t_max must be >= 1",
+        ),
+        (
+            {"space": 'schedules = ["multistep"]\n[space.params]\nmilestones = [10, 20]'},
+            "space.params.milestones",
+            "write [[...]] to fix a list value",
+        ),
+        ({"space": "[space.params]\nlr = []"}, "space.params.lr", "must not be empty"),
+    ],
+)
+def test_out_of_range(tmp_path, tables, key, expected):
+    error(tmp_path, key, expected, **tables)
+
+
+def test_a_bad_fixed_value_is_blamed_on_its_own_key(tmp_path):
+    space = (
+        'optimizers = ["momentum"]\n[space.params]\nlr = { low = 1e-3, high = 0.1 }\nmomentum = 2'
+    )
+    error(tmp_path, "space.params.momentum", "momentum must be in [0, 1), got 2", space=space)
+
+
+def test_seed_beyond_numpy_range(tmp_path):
+    error(tmp_path, "study.seed", "must be < 2**32", study="seed = 4294967296")
+
+
+def test_a_directory_is_not_a_study_file(tmp_path):
+    with pytest.raises(StudyFileError, match="is a directory"):
+        load_study_file(tmp_path)
+
+
+def test_spec_pickles_for_worker_processes(tmp_path):
+    spec = load(tmp_path, space="[space.estimator]\nalpha = [0.1, 0.2]")
+    assert pickle.loads(pickle.dumps(spec)) == spec
+
+
+def test_a_list_value_is_fixed_by_a_single_choice(tmp_path):
+    spec = load(tmp_path, space='schedules = ["multistep"]\n[space.params]\nmilestones = [[5, 9]]')
+    assert spec.params == {"milestones": [[5, 9]]}
+
+
+# -- names -------------------------------------------------------------------------------
+def test_unknown_optimizer_lists_the_available_ones(tmp_path):
+    error(
+        tmp_path,
+        "space.optimizers",
+        "unknown optimizer 'adamm'",
+        "did you mean 'adam'",
+        "available: adagrad, adam, adamw",
+        space='optimizers = ["sgd", "adamm"]',
+    )
+
+
+def test_unknown_schedule_lists_the_available_ones(tmp_path):
+    error(
+        tmp_path,
+        "space.schedules",
+        "unknown schedule 'cosin'",
+        "constant, cosine",
+        space='schedules = ["cosin"]',
+    )
+
+
+def test_repeated_or_no_optimizers(tmp_path):
+    error(tmp_path, "space.optimizers", "must not repeat", space='optimizers = ["adam", "Adam"]')
+    error(tmp_path, "space.schedules", "at least one schedule", space="schedules = []")
+
+
+@pytest.mark.parametrize(
+    ("params", "key", "expected"),
+    [
+        (
+            "beta1 = 0.9",
+            "space.params.beta1",
+            "no selected optimizer or schedule has a parameter 'beta1'",
+        ),
+        ("momentm = 0.9", "space.params.momentm", "did you mean 'momentum'"),
+        ('"adam.lr" = 0.1', 'space.params."adam.lr"', "'adam' is not a selected optimizer"),
+        (
+            '"momentum.beta1" = 0.9',
+            'space.params."momentum.beta1"',
+            "momentum has no parameter 'beta1'",
+        ),
+    ],
+)
+def test_unknown_parameter_for_the_selected_classes(tmp_path, params, key, expected):
+    space = f'optimizers = ["sgd", "momentum"]\n[space.params]\n{params}'
+    error(tmp_path, key, expected, space=space)
+
+
+@pytest.mark.parametrize("params", ["", '\n[space.params]\n"sequence.boundaries" = [[10]]'])
+def test_a_schedule_with_required_arguments_must_have_them_fixed(tmp_path, params):
+    error(
+        tmp_path,
+        "space.schedules",
+        "'sequence' needs",
+        "schedules, which have no default",
+        space=f'schedules = ["sequence"]{params}',
+    )
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "..", ""])
+def test_bad_study_name(tmp_path, name):
+    error(tmp_path, "study.name", "not allowed", study=f'name = "{name}"')
+
+
+def test_unsafe_file_name_asks_for_a_study_name(tmp_path):
+    error(tmp_path, "study.name", "taken from the file name", name="my study.toml")
+
+
+@pytest.mark.parametrize(
+    ("tables", "key", "expected"),
+    [
+        (
+            {"estimator": 'class = "MLPClassifer"'},
+            "estimator.class",
+            "did you mean 'MLPClassifier'",
+        ),
+        ({"estimator": ""}, "estimator.class", "required key is missing"),
+        (
+            {"estimator": 'class = "MLPClassifier"\nparams = { optimizer = "adam" }'},
+            "estimator.params.optimizer",
+            "use space.optimizers",
+        ),
+        (
+            {
+                "estimator": 'class = "MLPClassifier"\nparams = { alpha = 0.1 }',
+                "space": "[space.estimator]\nalpha = [0.1, 0.2]",
+            },
+            "space.estimator.alpha",
+            "also fixed in estimator.params",
+        ),
+        (
+            {"space": '[space.estimator]\nschedule = ["cosine"]'},
+            "space.estimator.schedule",
+            "use space.schedules",
+        ),
+        (
+            {"estimator": 'class = "MLPClassifier"\nparams = { max_epoch = 3 }'},
+            "estimator.params.max_epoch",
+            "did you mean 'max_epochs'",
+        ),
+        (
+            {"space": "[space.estimator]\nhidden_layer_sizes = [[8]]"},
+            "space.estimator.hidden_layer_sizes",
+            "unknown key",  # LogisticClassifier has no hidden layers
+        ),
+        ({"study": 'scoring = "acuracy"'}, "study.scoring", "did you mean 'accuracy'"),
+        ({"study": 'sampler = "tpes"'}, "study.sampler", "unknown sampler 'tpes'"),
+        (
+            {"study": '[study.pruner]\nname = "medain"'},
+            "study.pruner.name",
+            "did you mean 'median'",
+        ),
+        ({"study": "[study.sampler]\nn_startup_trials = 3"}, "study.sampler.name", "missing"),
+        (
+            {"study": '[study.sampler]\nname = "tpe"\nseed = 3'},
+            "study.sampler.seed",
+            "unknown key",
+        ),  # the seed comes from study.seed
+    ],
+)
+def test_unknown_names(tmp_path, tables, key, expected):
+    error(tmp_path, key, expected, **tables)
+
+
+# -- data --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("data", "key", "expected"),
+    [
+        ('dataset = "digitz"', "data.dataset", "did you mean 'digits'"),
+        ('dataset = "california_housing"', "data.dataset", "need the network"),
+        ('generator = "make_moon"', "data.generator", "did you mean 'make_moons'"),
+        (
+            'generator = "make_moons"\n[data.args]\nn_sample = 10',
+            "data.args.n_sample",
+            "make_moons has no argument 'n_sample'",
+        ),
+        ('generator = "make_moons"\n[data.args]\nn_samples = -5', "data.args", "rejected"),
+        ('generator = "make_low_rank_matrix"', "data.generator", "does not return a dataset"),
+        ('dataset = "iris"\ngenerator = "make_moons"', "data", "exactly one of"),
+        ("scale = true", "data", "exactly one of"),
+        ('dataset = "iris"\ntarget = "y"', "data.target", "only used with csv"),
+        ('dataset = "iris"\n[data.args]\nn = 1', "data.args", "only used with generator"),
+        ('csv = "train.csv"', "data.target", "required key is missing"),
+        ('csv = "nope.csv"\ntarget = "y"', "data.csv", "file not found"),
+        ('csv = "train.csv"\ntarget = "label"', "data.target", "no column 'label'"),
+        ('csv = "text.csv"\ntarget = "y"', "data.csv", "non-numeric feature columns ['city']"),
+        ('csv = "holes.csv"\ntarget = "y"', "data.csv", "missing values in columns ['a']"),
+        ('csv = "only.csv"\ntarget = "y"', "data.csv", "no feature column"),
+        ('csv = "empty.csv"\ntarget = "y"', "data.csv", "cannot read"),
+    ],
+)
+def test_bad_data(tmp_path, data, key, expected):
+    (tmp_path / "train.csv").write_text("a,b,y\n1,2,0\n3,4,1\n")
+    (tmp_path / "text.csv").write_text("a,city,y\n1,Paris,0\n")
+    (tmp_path / "holes.csv").write_text("a,b,y\n,2,0\n3,4,1\n")
+    (tmp_path / "only.csv").write_text("y\n0\n")
+    (tmp_path / "empty.csv").write_text("")
+    error(tmp_path, key, expected, data=data)
+
+
+def test_a_missing_data_table(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[estimator]\nclass = "MLPClassifier"\n')
+    with pytest.raises(StudyFileError, match="required table is missing") as info:
+        load_study_file(path)
+    assert info.value.key == "data"
+
+
+@pytest.mark.parametrize("name", ["iris", "digits", "diabetes", "breast_cancer", "wine"])
+def test_bundled_datasets_load(name):
+    assert name in bundled_datasets()
+    X, y = load_data(DataSpec("dataset", name))
+    assert X.dtype == np.float64 and X.ndim == 2 and len(X) == len(y)
+
+
+def test_generator_data_is_the_same_in_every_process():
+    spec = DataSpec("generator", "make_classification", {"n_samples": 50, "n_features": 4})
+    (X1, y1), (X2, y2) = load_data(spec), load_data(spec)
+    assert X1.shape == (50, 4) and y1.shape == (50,)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+    assert "make_regression" in generators()
+
+
+def test_csv_path_is_relative_to_the_study_file(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.csv").write_text("a,b,label\n1,2.5,cat\n3,4.5,dog\n5,6.5,cat\n")
+    monkeypatch.chdir("/")
+    spec = load(tmp_path, data='csv = "data/train.csv"\ntarget = "label"')
+    X, y = load_data(spec.data)
+    np.testing.assert_array_equal(X, [[1, 2.5], [3, 4.5], [5, 6.5]])
+    assert X.dtype == np.float64 and list(y) == ["cat", "dog", "cat"]
+
+
+def test_csv_base_dir_can_be_given(tmp_path):
+    (tmp_path / "t.csv").write_text("a,y\n1,0\n2,1\n")
+    X, y = load_data(DataSpec("csv", "t.csv", target="y"), base_dir=tmp_path)
+    assert X.shape == (2, 1) and list(y) == [0, 1]

@@ -1,0 +1,172 @@
+"""The objective and OptimizerSearchCV on real estimators and data."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from optuna.trial import TrialState
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import optim
+from tuner.estimators import LinearRegressor, LogisticClassifier
+from tuner.objective import Objective
+from tuner.search import OptimizerSearchCV
+from tuner.space import SearchSpace
+from tuner.study import run_study
+
+
+@pytest.fixture(scope="module")
+def wine():
+    return load_wine(return_X_y=True)
+
+
+def small_objective(X, y, **space_kwargs):
+    est = LogisticClassifier(max_epochs=8, batch_size=32, random_state=0)
+    space = SearchSpace(
+        **{"optimizers": ["sgd", "adam"], "schedules": ["constant"], **space_kwargs}
+    )
+    return Objective(est, X, y, space, cv=3, random_state=0)
+
+
+def test_two_workers_exact_count_and_best_params_refit_to_the_recorded_score(tmp_path, wine):
+    X, y = wine
+    objective = small_objective(X, y)
+    study = run_study(
+        objective,
+        study_name="refit",
+        n_trials=8,
+        n_jobs=2,
+        seed=0,
+        directory=tmp_path,
+        pruner="none",
+    )
+    assert len(study.trials) == 8
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    assert sorted(t.number for t in study.trials) == list(range(8))
+    best = study.best_trial
+    kwargs = objective.space.build(best.params)
+    scores = []
+    for X_tr, y_tr, X_te, y_te in objective.fold_data():
+        est = clone(objective.estimator).set_params(**kwargs).fit(X_tr, y_tr)
+        scores.append(est.score(X_te, y_te))
+    assert np.mean(scores) == best.value
+    assert best.user_attrs["fold_scores"] == scores
+    curves = best.user_attrs["curves"]
+    assert len(curves["score"]) == len(curves["loss"]) == best.user_attrs["epochs"]
+
+
+def test_pruning_stops_folds_early(tmp_path, wine):
+    X, y = wine
+    study = run_study(
+        small_objective(X, y),
+        study_name="prune",
+        n_trials=25,
+        seed=1,
+        directory=tmp_path,
+        pruner={"name": "median", "n_startup_trials": 3, "n_warmup_steps": 1},
+    )
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert pruned
+    for t in pruned:
+        assert t.user_attrs["epochs"] < 8 and t.user_attrs["end"].startswith("pruned at epoch")
+
+
+def test_a_study_where_most_trials_diverge_still_completes(tmp_path):
+    X, y = load_diabetes(return_X_y=True)
+    # On a target of this scale the squared loss of an unstable rate (lr >~ 2)
+    # overflows to inf within a few epochs, while small rates train.
+    y = y * 1e100
+    space = SearchSpace(["sgd"], ["constant"], params={"lr": {"low": 1e-2, "high": 1e4}})
+    objective = Objective(LinearRegressor(max_epochs=50, tol=0), X, y, space, cv=3)
+    study = run_study(
+        objective,
+        study_name="diverge",
+        n_trials=10,
+        seed=0,
+        directory=tmp_path,
+        pruner="none",
+        sampler="random",
+    )
+    assert len(study.trials) == 10
+    diverged = [t for t in study.trials if "diverged at epoch" in t.user_attrs.get("end", "")]
+    assert diverged and all(t.state == TrialState.PRUNED for t in diverged)
+    assert any(t.state == TrialState.COMPLETE for t in study.trials)
+
+
+class SignSGD(optim.Optimizer):
+    """theta <- theta - lr * sign(g), a user's optimizer."""
+
+    search_space = (optim.Hyperparameter("lr", "float", 1e-4, 1e-1, log=True),)
+
+    def __init__(self, lr=0.01, clip_norm=None):
+        self.lr, self.clip_norm = lr, clip_norm
+        self._validate()
+
+    def _kernel(self, p, g, bufs, tmp, coef):
+        np.sign(g, out=tmp)
+        tmp *= coef[0]
+        p -= tmp
+
+
+def test_user_registered_optimizer_end_to_end(tmp_path, wine, monkeypatch):
+    from optim import registry
+
+    monkeypatch.setattr(registry._OPTIMIZERS, "classes", dict(registry._OPTIMIZERS.classes))
+    optim.register_optimizer("signsgd", SignSGD)
+    X, y = wine
+    study = run_study(
+        small_objective(X, y, optimizers=["signsgd", "adam"]),
+        study_name="user",
+        n_trials=6,
+        n_jobs=2,
+        seed=0,
+        directory=tmp_path,
+        pruner="none",
+    )
+    used = {t.params["optimizer"] for t in study.trials}
+    assert "signsgd" in used and all(t.state == TrialState.COMPLETE for t in study.trials)
+
+
+def test_optimizer_search_cv_behaves_like_a_scikit_learn_search():
+    X, y = load_breast_cancer(return_X_y=True)
+    search = OptimizerSearchCV(
+        LogisticClassifier(max_epochs=5, random_state=0), n_trials=6, cv=3, random_state=0
+    )
+    assert clone(search).get_params()["estimator__max_epochs"] == 5
+    search.fit(StandardScaler().fit_transform(X), y)
+    results = pd.DataFrame(search.cv_results_)
+    for column in (
+        "params",
+        "param_optimizer",
+        "param_lr",
+        "mean_test_score",
+        "std_test_score",
+        "split0_test_score",
+        "split2_test_score",
+        "rank_test_score",
+        "mean_fit_time",
+    ):
+        assert column in results
+    assert len(results) == search.n_trials_ == 6
+    best = results.loc[results["rank_test_score"] == 1].iloc[0]
+    assert best["mean_test_score"] == pytest.approx(search.best_score_)
+    assert best["params"] == search.best_params_
+    assert search.predict(X[:5]).shape == (5,)
+    assert isinstance(search.study_, optuna.Study) and len(search.study_.trials) == 6
+    assert list(search.classes_) == [0, 1]
+
+
+def test_optimizer_search_cv_inside_cross_val_score():
+    X, y = load_breast_cancer(return_X_y=True)
+    model = make_pipeline(
+        StandardScaler(),
+        OptimizerSearchCV(LogisticClassifier(max_epochs=4), n_trials=3, cv=2, random_state=0),
+    )
+    scores = cross_val_score(model, X, y, cv=2)
+    assert scores.shape == (2,) and np.all(scores > 0.8)

@@ -1,0 +1,230 @@
+"""``OptimizerSearchCV``: the scikit-learn face of the tuning studies."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+from scipy.stats import rankdata
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from .objective import Objective
+from .space import SearchSpace
+from .storage import open_storage
+from .study import run_study
+
+__all__ = ["OptimizerSearchCV"]
+
+
+def _best_has(name: str):
+    def check(self) -> bool:
+        return hasattr(self.best_estimator_ if hasattr(self, "best_estimator_")
+                       else self.estimator, name)  # fmt: skip
+
+    return check
+
+
+class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
+    """Search optimizer, learning rate and schedule of an estimator with an Optuna study.
+
+    Each trial trains the estimator with cross-validation, folds in lock step,
+    reporting the mean validation score per epoch to the pruner. Trials run in
+    ``n_jobs`` worker **processes** (not threads, unlike Optuna's ``n_jobs``).
+
+    Parameters
+    ----------
+    estimator : estimator
+        A ``tuner`` estimator (``LinearRegressor``, ``LogisticClassifier``,
+        ``MLPClassifier``, ``MLPRegressor``); scale its input beforehand, for
+        example ``make_pipeline(StandardScaler(), OptimizerSearchCV(...))``.
+    space : SearchSpace, optional
+        What to search; default: sgd, momentum, nesterov and adam with constant,
+        step and cosine schedules, capped at the estimator's ``max_epochs``.
+    n_trials : int, default=50
+        Trials that end on their own (complete, pruned or failed).
+    cv : int, "holdout" or splitter, default=5
+        Folds, fixed once for the whole search (stratified for classifiers).
+    scoring : str or callable, optional
+        A scikit-learn scorer; default: the estimator's ``score``.
+    n_jobs : int, default=1
+        Worker processes (-1: one per core).
+    storage : str, optional
+        Optuna storage URL or journal file to keep the study in (a study there
+        with the same name resumes); default: a temporary journal, copied into
+        memory at the end.
+    study_name : str, optional
+        Default: a fresh unique name.
+    sampler, pruner : str or mapping, optional
+        By name with options, as in :func:`tuner.study.run_study`
+        (default ``"tpe"`` and ``"median"``).
+    timeout : float, optional
+        Seconds after which no new trial starts.
+    refit : bool, default=True
+        Refit the best configuration on the whole data as ``best_estimator_``.
+    random_state : int, optional
+        Seed of the folds and of the samplers.
+
+    Attributes
+    ----------
+    study_ : optuna.Study
+    best_params_ : dict
+        The best trial's parameters as sampled (``optimizer``, ``lr``, ...).
+    best_score_ : float
+        Its mean cross-validated score.
+    best_estimator_ : estimator
+        Refitted on all the data with the best configuration (``refit=True``).
+    n_trials_ : int
+        Trials that counted.
+    cv_results_ : dict of arrays
+        One entry per trial in scikit-learn's layout: ``params``, ``param_<name>``
+        (masked where a parameter did not apply), ``split<k>_test_score``,
+        ``mean_test_score``, ``std_test_score``, ``rank_test_score``,
+        ``mean_fit_time`` (per fold), plus ``state``, ``epochs`` and ``end``.
+    """
+
+    def __init__(
+        self, estimator, space=None, n_trials=50, cv=5, scoring=None, n_jobs=1, storage=None,
+        study_name=None, sampler=None, pruner=None, timeout=None, refit=True, random_state=None,
+    ):  # fmt: skip
+        self.estimator = estimator
+        self.space = space
+        self.n_trials = n_trials
+        self.cv = cv
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.storage = storage
+        self.study_name = study_name
+        self.sampler = sampler
+        self.pruner = pruner
+        self.timeout = timeout
+        self.refit = refit
+        self.random_state = random_state
+
+    def fit(self, X, y, **fit_params: Any) -> OptimizerSearchCV:
+        """Run the study on ``X, y`` and refit the best configuration."""
+        space = self.space or SearchSpace(horizon=getattr(self.estimator, "max_epochs", None))
+        seed = self.random_state
+        objective = Objective(
+            self.estimator, X, y, space, cv=self.cv, scoring=self.scoring, scale=False,
+            random_state=0 if seed is None else seed,
+        )  # fmt: skip
+        name = self.study_name or f"search-{uuid.uuid4().hex[:12]}"
+        tmp = None if self.storage else Path(tempfile.mkdtemp(prefix="tuner-search-"))
+        try:
+            study = run_study(
+                objective, study_name=name, n_trials=self.n_trials,
+                storage=self.storage or str(tmp / "journal.log"), n_jobs=self.n_jobs,
+                sampler=self.sampler or "tpe", pruner=self.pruner or "median", seed=seed,
+                timeout=self.timeout, progress=False,
+            )  # fmt: skip
+            if tmp is not None:  # keep the study once its temporary file is gone
+                memory = optuna.storages.InMemoryStorage()
+                source = open_storage(str(tmp / "journal.log"))
+                optuna.copy_study(from_study_name=name, from_storage=source, to_storage=memory)
+                study = optuna.load_study(study_name=name, storage=memory)
+        finally:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+        self.study_ = study
+        self.cv_results_ = _cv_results(study, len(objective.folds))
+        self.n_trials_ = len(self.cv_results_["params"])
+        try:
+            best = study.best_trial
+        except ValueError:
+            raise ValueError(
+                f"no trial of the search completed ({self.n_trials_} ran); "
+                "see cv_results_['end'] for why"
+            ) from None
+        self.best_params_ = dict(best.params)
+        self.best_score_ = float(best.value)
+        self.best_index_ = [t.number for t in _counted(study)].index(best.number)
+        self.n_features_in_ = objective.X.shape[1]
+        if self.refit:
+            self.best_estimator_ = clone(self.estimator).set_params(**space.build(best.params))
+            self.best_estimator_.fit(X, y, **fit_params)
+            if hasattr(self.best_estimator_, "classes_"):
+                self.classes_ = self.best_estimator_.classes_
+        return self
+
+    @available_if(_best_has("predict"))
+    def predict(self, X):
+        """Predict with ``best_estimator_``."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict(X)
+
+    @available_if(_best_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from ``best_estimator_``."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_best_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of ``best_estimator_``."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.decision_function(X)
+
+    def score(self, X, y=None):
+        """Score of ``best_estimator_`` (its own ``score``, or ``scoring`` if given)."""
+        check_is_fitted(self, "best_estimator_")
+        if self.scoring is None:
+            return self.best_estimator_.score(X, y)
+        from sklearn.metrics import check_scoring
+
+        return check_scoring(self.best_estimator_, self.scoring)(self.best_estimator_, X, y)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = getattr(self.estimator, "_estimator_type", None)
+        tags.input_tags.sparse = self.estimator.__sklearn_tags__().input_tags.sparse
+        return tags
+
+
+def _counted(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Trials that ended on their own, in number order."""
+    return [
+        t for t in study.get_trials(deepcopy=False)
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        and not t.user_attrs.get("interrupted")
+    ]  # fmt: skip
+
+
+def _cv_results(study: optuna.Study, n_splits: int) -> dict[str, Any]:
+    trials = _counted(study)
+    names = list(dict.fromkeys(k for t in trials for k in t.params))
+    results: dict[str, Any] = {"params": [dict(t.params) for t in trials]}
+    for name in names:
+        values = np.ma.masked_all(len(trials), dtype=object)
+        for i, t in enumerate(trials):
+            if name in t.params:
+                values[i] = t.params[name]
+        results[f"param_{name}"] = values
+    splits = np.full((len(trials), n_splits), np.nan)
+    for i, t in enumerate(trials):
+        if t.state == TrialState.COMPLETE:
+            splits[i] = t.user_attrs.get("fold_scores", [np.nan] * n_splits)
+    for k in range(n_splits):
+        results[f"split{k}_test_score"] = splits[:, k]
+    mean = splits.mean(axis=1)
+    results["mean_test_score"] = mean
+    results["std_test_score"] = splits.std(axis=1)
+    # Like scikit-learn: best is rank 1, trials without a score rank last.
+    filled = np.where(np.isnan(mean), -np.inf, mean)
+    results["rank_test_score"] = rankdata(-filled, method="min").astype(np.int32)
+    results["mean_fit_time"] = np.array(
+        [t.duration.total_seconds() / n_splits if t.duration else np.nan for t in trials]
+    )
+    results["state"] = np.array([t.state.name.lower() for t in trials], dtype=object)
+    results["epochs"] = np.array([t.user_attrs.get("epochs", 0) for t in trials])
+    results["end"] = np.array(
+        [t.user_attrs.get("end") or t.user_attrs.get("error", "") for t in trials], dtype=object
+    )
+    return results
