@@ -1,7 +1,8 @@
 """The ``tuner`` command line.
 
 Exit codes: 0 success, 1 a run failed, 2 bad usage or a bad study file,
-130 interrupted (Ctrl-C; run the same command again to resume).
+130 interrupted (Ctrl-C; run the same command again to resume). Errors are
+one line; set ``TUNER_DEBUG=1`` to see the traceback of an unexpected one.
 """
 
 from __future__ import annotations
@@ -65,8 +66,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     storage = _storage_arg(args, spec.storage) or default_storage(spec.name, args.out)
     objective = build_objective(spec)
     where = mask_url(storage)
-    print(f"study {spec.name!r}: {n_trials} trials, {n_jobs} worker(s), storage {where}",
-          file=sys.stderr)
+    print(
+        f"study {spec.name!r}: {n_trials} trials, {n_jobs} worker(s), storage {where}",
+        file=sys.stderr,
+    )
     study = run_study(
         objective,
         study_name=spec.name,
@@ -217,8 +220,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StudyAborted as exc:
         print(f"tuner: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    except (ValueError, TypeError, OSError) as exc:
-        print(f"tuner: error: {mask_url(str(exc))}", file=sys.stderr)
+    except ImportError as exc:
+        print(
+            f"tuner: error: {mask_url(str(exc))} (a database storage needs its driver, "
+            "for example: pip install 'psycopg[binary]')",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    except Exception as exc:  # a run failure: one line, never a traceback or a password
+        if os.environ.get("TUNER_DEBUG"):
+            raise
+        print(f"tuner: error: {type(exc).__name__}: {mask_url(str(exc))}", file=sys.stderr)
         return EXIT_FAILURE
 
 

@@ -1,0 +1,137 @@
+"""The tuner command line: run, worker, list, errors and a killed run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+from optuna.trial import TrialState
+
+from tuner.cli import main
+from tuner.storage import default_storage, open_storage
+
+STUDY = """
+[study]
+name = "{name}"
+n_trials = {n_trials}
+seed = 0
+n_jobs = {n_jobs}
+cv = 2
+pruner = "none"
+
+[data]
+dataset = "wine"
+
+[estimator]
+class = "LogisticClassifier"
+params = {{ max_epochs = {epochs}, batch_size = 16, random_state = 0 }}
+
+[space]
+optimizers = ["sgd", "adam"]
+schedules = ["constant", "step"]
+"""
+
+
+def study_file(tmp_path: Path, name="cli", n_trials=5, n_jobs=1, epochs=5) -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(STUDY.format(name=name, n_trials=n_trials, n_jobs=n_jobs, epochs=epochs))
+    return path
+
+
+def trials(tmp_path: Path, name: str) -> list[optuna.trial.FrozenTrial]:
+    storage = open_storage(default_storage(name, tmp_path / "reports"))
+    return optuna.load_study(study_name=name, storage=storage).get_trials()
+
+
+def test_run_writes_trials_and_prints_the_best(tmp_path, capsys):
+    out = tmp_path / "reports"
+    assert main(["run", str(study_file(tmp_path)), "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "best score" in printed and "optimizer=" in printed
+    table = pd.read_csv(out / "cli" / "trials.csv")
+    assert len(table) == 5 and set(table["state"]) == {"COMPLETE"}
+    assert {"params_optimizer", "params_lr", "user_attrs_end"} <= set(table.columns)
+    assert main(["list", "--out", str(out)]) == 0
+    assert "cli" in capsys.readouterr().out
+
+
+def test_options_override_the_file_and_worker_joins(tmp_path, monkeypatch):
+    out = tmp_path / "reports"
+    path = study_file(tmp_path, name="join")
+    assert main(["run", str(path), "--out", str(out), "--n-trials", "3", "--no-progress"]) == 0
+    assert len(trials(tmp_path, "join")) == 3
+    monkeypatch.setenv("TUNER_STORAGE", default_storage("join", out))
+    assert main(["worker", "--study", "join", "--n-trials", "6", "--no-progress"]) == 0
+    assert Counter(t.state for t in trials(tmp_path, "join")) == {TrialState.COMPLETE: 6}
+
+
+@pytest.mark.parametrize(
+    ("edit", "key"),
+    [
+        (lambda s: s.replace("n_trials", "n_trails"), "study.n_trails"),
+        (lambda s: s.replace("n_trials = 5", 'n_trials = "5"'), "study.n_trials"),
+        (lambda s: s.replace('"sgd", "adam"', '"sgd", "adma"'), "space.optimizers"),
+        (lambda s: s.replace('dataset = "wine"', 'dataset = "wines"'), "data.dataset"),
+    ],
+)
+def test_study_file_errors_exit_2_with_one_line(tmp_path, capsys, edit, key):
+    path = study_file(tmp_path)
+    path.write_text(edit(path.read_text()))
+    assert main(["run", str(path), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(path) in err and key in err
+    assert "Traceback" not in err
+
+
+def test_missing_file_and_bad_usage_exit_2(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.toml")]) == 2
+    assert "nope.toml" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["run"])
+    assert exc.value.code == 2
+    assert main([]) == 2
+
+
+def test_storage_password_never_printed(tmp_path, capsys):
+    path = study_file(tmp_path)
+    url = "postgresql://tuner:s3cret-pw@127.0.0.1:1/nowhere"
+    assert main(["run", str(path), "--storage", url, "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert "s3cret-pw" not in captured.out + captured.err
+    assert "tuner:***@" in captured.err
+
+
+def test_killed_run_resumes_with_nothing_lost(tmp_path):
+    path = study_file(tmp_path, name="killed", n_trials=12, n_jobs=2, epochs=400)
+    out = tmp_path / "reports"
+    args = [sys.executable, "-m", "tuner.cli", "run", str(path), "--out", str(out), "--no-progress"]
+    proc = subprocess.Popen(args, start_new_session=True, stdout=subprocess.DEVNULL)
+    journal = Path(default_storage("killed", out))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        if journal.exists():
+            states = Counter(t.state for t in trials(tmp_path, "killed"))
+            if states[TrialState.COMPLETE] >= 1 and states[TrialState.RUNNING] >= 1:
+                break
+    else:
+        proc.kill()
+        pytest.fail("the study never got going")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    subprocess.run(args, check=True, timeout=300, stdout=subprocess.DEVNULL)
+    final = trials(tmp_path, "killed")
+    states = Counter(t.state for t in final)
+    assert states[TrialState.RUNNING] == 0 and states[TrialState.WAITING] == 0
+    assert len({t.number for t in final}) == len(final)
+    counted = [t for t in final if not t.user_attrs.get("interrupted")]
+    assert len(counted) == 12
+    assert any(t.user_attrs.get("interrupted") for t in final)
