@@ -1,0 +1,111 @@
+"""Benchmark of the study runner; not a test.
+
+Run: ``python tests/bench/bench_study.py [--quick]``
+
+(a) Framework overhead per trial: ``run_study`` against a bare
+    ``study.optimize`` loop with the same sampler (TPE) and storage (journal
+    file) on a trivial objective.
+(b) Wall time of a CPU-bound 40-trial study with ``n_jobs=1`` and ``n_jobs=2``.
+(c) Epochs trained and best score with the median pruner and without a pruner
+    on ``studies/digits-mlp.toml`` at an equal number of trials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+
+from tuner.runner import build_objective
+from tuner.storage import open_storage
+from tuner.study import run_study
+from tuner.studyfile import load_study_file
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def trivial(trial: optuna.Trial) -> float:
+    return -((trial.suggest_float("x", -1.0, 1.0) - 0.3) ** 2)
+
+
+def overhead(n_trials: int, repeat: int) -> tuple[float, float]:
+    """Median seconds per trial: bare Optuna loop, run_study."""
+    bare, ours = [], []
+    for i in range(repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            storage = open_storage(str(Path(tmp) / "bare.log"))
+            study = optuna.create_study(
+                study_name="bare", storage=storage, direction="maximize",
+                sampler=optuna.samplers.TPESampler(seed=i),
+            )  # fmt: skip
+            start = time.perf_counter()
+            study.optimize(trivial, n_trials=n_trials)
+            bare.append((time.perf_counter() - start) / n_trials)
+            start = time.perf_counter()
+            run_study(trivial, study_name="ours", n_trials=n_trials, directory=tmp, seed=i,
+                      pruner="none", progress=False)  # fmt: skip
+            ours.append((time.perf_counter() - start) / n_trials)
+    return statistics.median(bare), statistics.median(ours)
+
+
+def scaling(spec_path: Path, n_trials: int) -> dict[int, float]:
+    """Wall seconds of one CPU-bound study per number of workers."""
+    spec = load_study_file(spec_path)
+    objective = build_objective(spec)
+    times = {}
+    for n_jobs in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            run_study(objective, study_name=f"scale{n_jobs}", n_trials=n_trials, n_jobs=n_jobs,
+                      directory=tmp, seed=0, pruner="none", sampler="random", progress=False)
+            times[n_jobs] = time.perf_counter() - start
+    return times
+
+
+def pruning(spec_path: Path, n_trials: int, n_jobs: int) -> dict[str, tuple[int, float]]:
+    """Total epochs and best score with and without the median pruner."""
+    spec = load_study_file(spec_path)
+    objective = build_objective(spec)
+    out = {}
+    for pruner in ("median", "none"):
+        with tempfile.TemporaryDirectory() as tmp:
+            study = run_study(objective, study_name=f"prune-{pruner}", n_trials=n_trials,
+                              n_jobs=n_jobs, directory=tmp, seed=0, pruner=pruner,
+                              progress=False)  # fmt: skip
+            epochs = sum(t.user_attrs.get("epochs", 0) for t in study.trials)
+            out[pruner] = (epochs, study.best_value)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller budgets")
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    n = 30 if args.quick else 100
+    bare, ours = overhead(n, 1 if args.quick else 3)
+    print(f"(a) overhead, {n} trivial trials, TPE + journal file:")
+    print(f"    bare optuna {bare * 1e3:.2f} ms/trial, run_study {ours * 1e3:.2f} ms/trial, "
+          f"ratio {ours / bare:.2f}")
+
+    studies = ROOT / "studies"
+    n = 12 if args.quick else 40
+    times = scaling(studies / "quickstart.toml", n)
+    print(f"(b) CPU-bound study, {n} trials (quickstart MLP, no pruner):")
+    print(f"    n_jobs=1 {times[1]:.1f} s, n_jobs=2 {times[2]:.1f} s, "
+          f"speedup {times[1] / times[2]:.2f}")
+
+    n = 20 if args.quick else 60
+    result = pruning(studies / "digits-mlp.toml", n, n_jobs=2)
+    (e_med, b_med), (e_none, b_none) = result["median"], result["none"]
+    print(f"(c) digits-mlp, {n} trials, median pruner vs none:")
+    print(f"    epochs {e_med} vs {e_none} ({e_none / max(e_med, 1):.1f}x fewer), "
+          f"best {b_med:.4f} vs {b_none:.4f} ({(b_none - b_med) * 100:+.2f} points)")
+
+
+if __name__ == "__main__":
+    main()
