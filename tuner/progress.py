@@ -7,27 +7,10 @@ import time
 from typing import TextIO
 
 import optuna
-from optuna.trial import TrialState
 
-__all__ = ["ProgressBar", "count_trials"]
+from .budget import count_trials
 
-
-def count_trials(study: optuna.Study) -> dict[str, int]:
-    """Trials by outcome: done, pruned, failed, interrupted, running, waiting, counted."""
-    counts = dict.fromkeys(("done", "pruned", "failed", "interrupted", "running", "waiting"), 0)
-    for t in study.get_trials(deepcopy=False):
-        if t.state == TrialState.COMPLETE:
-            counts["done"] += 1
-        elif t.state == TrialState.PRUNED:
-            counts["pruned"] += 1
-        elif t.state == TrialState.FAIL:
-            counts["interrupted" if t.user_attrs.get("interrupted") else "failed"] += 1
-        elif t.state == TrialState.RUNNING:
-            counts["running"] += 1
-        elif t.state == TrialState.WAITING:
-            counts["waiting"] += 1
-    counts["counted"] = counts["done"] + counts["pruned"] + counts["failed"]
-    return counts
+__all__ = ["ProgressBar"]
 
 
 def _clock(seconds: float) -> str:

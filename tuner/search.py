@@ -16,6 +16,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .budget import counts_towards_budget
 from .objective import Objective
 from .space import SearchSpace
 from .storage import open_storage
@@ -190,11 +191,7 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
 
 def _counted(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     """Trials that ended on their own, in number order."""
-    return [
-        t for t in study.get_trials(deepcopy=False)
-        if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-        and not t.user_attrs.get("interrupted")
-    ]  # fmt: skip
+    return [t for t in study.get_trials(deepcopy=False) if counts_towards_budget(t)]
 
 
 def _cv_results(study: optuna.Study, n_splits: int) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import os
 import re
 import warnings
@@ -17,9 +18,12 @@ __all__ = [
     "FlockLock",
     "check_study_name",
     "default_storage",
+    "is_local_file",
     "mask_url",
+    "open_database",
     "open_storage",
     "repair_journal",
+    "requeue_stale_trial",
 ]
 
 #: File name of the embedded journal storage inside ``reports/<study>/``.
@@ -60,18 +64,70 @@ def mask_url(text: str) -> str:
     return _CREDENTIALS.sub(r"\1:***@", text)
 
 
+def is_local_file(storage: str | optuna.storages.BaseStorage) -> bool:
+    """Whether ``storage`` is a journal file path (reachable from this machine only)."""
+    return isinstance(storage, str) and "://" not in storage
+
+
+def _driver_url(url: str) -> str:
+    """``postgresql://`` names psycopg2; use psycopg 3 when only that one is installed."""
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg2") is None:
+        if importlib.util.find_spec("psycopg") is not None:
+            return "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def requeue_stale_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Heartbeat callback: a trial whose worker died is failed; run its parameters again.
+
+    The failed trial has no ``error`` attribute, so it does not count towards
+    the budget, and the new WAITING trial (a ticket with the same parameters)
+    takes its place.
+    """
+    study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+
+
+def open_database(url: str, heartbeat_interval: int = 10, grace_period: int = 30) -> RDBStorage:
+    """An Optuna database storage set up for many worker processes.
+
+    Heartbeats are on: a RUNNING trial whose worker stopped beating for
+    ``grace_period`` seconds is failed by the next worker that looks, and its
+    parameters are queued again (:func:`requeue_stale_trial`). Pooled
+    connections are checked before use, so a dropped connection is replaced
+    instead of failing a call.
+    """
+    url = _driver_url(url)
+    engine_kwargs: dict = {"pool_pre_ping": True}
+    if not url.startswith("sqlite"):
+        engine_kwargs.update(pool_size=2, max_overflow=4, pool_recycle=600)
+    return RDBStorage(
+        url,
+        engine_kwargs=engine_kwargs,
+        heartbeat_interval=heartbeat_interval,
+        grace_period=grace_period,
+        heartbeat_stale_trial_callback=requeue_stale_trial,
+    )
+
+
 def open_storage(storage: str | optuna.storages.BaseStorage) -> optuna.storages.BaseStorage:
     """An Optuna storage from a URL (``sqlite:///...``, ``postgresql://...``) or a file path.
 
     A path without a URL scheme is a journal file, created with its folder if
-    needed; several local processes may share it safely.
+    needed; several local processes may share it safely. A URL opens a
+    database through :func:`open_database` (heartbeats, checked connections).
+    The environment variables ``TUNER_HEARTBEAT_INTERVAL`` and
+    ``TUNER_GRACE_PERIOD`` (seconds) tune the heartbeat.
     """
     if isinstance(storage, optuna.storages.BaseStorage):
         return storage
     if not isinstance(storage, str) or not storage:
         raise TypeError(f"storage must be a URL or a file path, got {storage!r}")
     if "://" in storage:
-        return RDBStorage(storage)
+        return open_database(
+            storage,
+            heartbeat_interval=int(os.environ.get("TUNER_HEARTBEAT_INTERVAL", 10)),
+            grace_period=int(os.environ.get("TUNER_GRACE_PERIOD", 30)),
+        )
     path = Path(storage)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FlockLock(str(path))

@@ -11,29 +11,30 @@ ended on their own reaches ``n_trials`` with nothing lost and nothing twice.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import joblib
 import optuna
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 from optuna.trial import TrialState
-from threadpoolctl import threadpool_limits
 
-from .progress import ProgressBar, count_trials
+from .budget import count_trials, counts_towards_budget
+from .progress import ProgressBar
 from .samplers import make_pruner, make_sampler
-from .storage import check_study_name, default_storage, mask_url, open_storage
+from .storage import check_study_name, default_storage, is_local_file, mask_url, open_storage
+from .worker import SAME_ERROR_LIMIT, WorkerConfig, run_worker
 
-__all__ = ["StudyAborted", "run_study", "run_worker"]
+__all__ = ["BACKENDS", "StudyAborted", "create_study", "reconcile", "run_study"]
 
-#: Trials in a row failing with one message that make a study stop.
-SAME_ERROR_LIMIT = 5
+#: Where worker processes run: joblib's loky processes, or Dask workers.
+BACKENDS = ("loky", "dask")
 #: A RUNNING trial with no recorded worker this old is taken as orphaned (seconds).
 ORPHAN_AGE = 120.0
 #: Runs of crashed worker pools tolerated before giving up.
@@ -42,21 +43,6 @@ MAX_CRASHED_ROUNDS = 3
 
 class StudyAborted(RuntimeError):
     """Every trial of a study failed with the same error; the study stopped."""
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    """What a worker process needs: picklable, storage given by URL or path."""
-
-    storage: str
-    study_name: str
-    objective: Callable[[optuna.Trial], float]
-    sampler: Mapping[str, Any] = field(default_factory=lambda: {"name": "tpe"})
-    pruner: Mapping[str, Any] = field(default_factory=lambda: {"name": "median"})
-    seed: int | None = None
-    deadline: float | None = None  # time.time() after which no new trial starts
-    run_id: str = ""
-    blas_threads: int = 1
 
 
 def _spec(value: str | Mapping[str, Any] | None, default: str) -> dict[str, Any]:
@@ -69,10 +55,6 @@ def _spec(value: str | Mapping[str, Any] | None, default: str) -> dict[str, Any]
     return spec
 
 
-def _worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -81,96 +63,6 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:  # alive, owned by someone else
         return True
     return True
-
-
-# -- the worker ----------------------------------------------------------------------
-def run_worker(
-    cfg: WorkerConfig, index: int = 0, after_trial: Callable[[], None] | None = None
-) -> dict[str, Any]:
-    """Claim and run tickets of a study until none is left, the deadline passes or a stop.
-
-    ``after_trial`` is called after each trial (the in-process run refreshes
-    its progress bar with it). Returns a summary:
-    ``{"ran": n, "interrupted": bool, "aborted": message or None}``.
-    """
-    with threadpool_limits(limits=cfg.blas_threads):
-        return _work(cfg, index, after_trial or (lambda: None))
-
-
-def _work(cfg: WorkerConfig, index: int, after_trial: Callable[[], None]) -> dict[str, Any]:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler_opts = {k: v for k, v in cfg.sampler.items() if k != "name"}
-    pruner_opts = {k: v for k, v in cfg.pruner.items() if k != "name"}
-    seed = None if cfg.seed is None else cfg.seed + index  # each worker draws differently
-    study = optuna.load_study(
-        study_name=cfg.study_name,
-        storage=open_storage(cfg.storage),
-        sampler=make_sampler(cfg.sampler["name"], seed, **sampler_opts),
-        pruner=make_pruner(cfg.pruner["name"], **pruner_opts),
-    )
-    summary: dict[str, Any] = {"ran": 0, "interrupted": False, "aborted": None}
-    while cfg.deadline is None or time.time() < cfg.deadline:
-        if study.user_attrs.get("stop_run") == cfg.run_id:
-            break
-        trial_id = _claim_ticket(study)
-        if trial_id is None:
-            break
-        trial = optuna.Trial(study, trial_id)
-        trial.set_user_attr("worker", _worker_id())
-        try:
-            value = cfg.objective(trial)
-        except optuna.TrialPruned:
-            study.tell(trial, state=TrialState.PRUNED)
-        except KeyboardInterrupt:
-            trial.set_user_attr("interrupted", True)
-            study.tell(trial, state=TrialState.FAIL)
-            summary["interrupted"] = True
-            break
-        except Exception as exc:  # one trial's error must not stop the study
-            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
-            study.tell(trial, state=TrialState.FAIL)
-            summary["aborted"] = _same_error_everywhere(study)
-            if summary["aborted"]:
-                break
-        else:
-            study.tell(trial, value)
-        summary["ran"] += 1
-        after_trial()
-    return summary
-
-
-def _claim_ticket(study: optuna.Study) -> int | None:
-    """Atomically take one WAITING trial (as ``Study.ask`` does), or None if none is left."""
-    storage = study._storage
-    for frozen in storage.get_all_trials(
-        study._study_id, deepcopy=False, states=(TrialState.WAITING,)
-    ):
-        try:
-            if storage.set_trial_state_values(frozen._trial_id, state=TrialState.RUNNING):
-                return frozen._trial_id
-        except optuna.exceptions.UpdateFinishedTrialError:
-            continue
-    return None
-
-
-def _same_error_everywhere(study: optuna.Study) -> str | None:
-    """The error message if the last trials all failed with it, else None."""
-    ended = [t for t in study.get_trials(deepcopy=False) if _counts(t)]
-    ended.sort(key=lambda t: t.datetime_complete)
-    last = ended[-SAME_ERROR_LIMIT:]
-    if len(last) < min(SAME_ERROR_LIMIT, study.user_attrs.get("n_trials", SAME_ERROR_LIMIT)):
-        return None
-    errors = {t.user_attrs.get("error") for t in last}
-    if len(errors) == 1 and None not in errors and all(t.state == TrialState.FAIL for t in last):
-        return errors.pop()
-    return None
-
-
-def _counts(trial: optuna.trial.FrozenTrial) -> bool:
-    """Whether a trial counts towards the budget: it ended on its own, not interrupted."""
-    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
-        return True
-    return trial.state == TrialState.FAIL and not trial.user_attrs.get("interrupted", False)
 
 
 # -- the run ---------------------------------------------------------------------------
@@ -201,7 +93,7 @@ def reconcile(study: optuna.Study, n_trials: int) -> dict[str, int]:
                 pass  # its worker finished it after all
     trials = study.get_trials(deepcopy=False)
     pending = sum(t.state in (TrialState.WAITING, TrialState.RUNNING) for t in trials)
-    missing = n_trials - sum(_counts(t) for t in trials) - pending
+    missing = n_trials - sum(counts_towards_budget(t) for t in trials) - pending
     for _ in range(max(0, missing)):
         study.enqueue_trial({}, skip_if_exists=False)
     return {"orphaned": orphaned, "issued": max(0, missing)}
@@ -246,6 +138,8 @@ def run_study(
     directory: str | os.PathLike = "reports",
     progress: bool | None = None,
     study_attrs: Mapping[str, Any] | None = None,
+    backend: str = "loky",
+    scheduler: str | None = None,
 ) -> optuna.Study:
     """Create or resume a study and run it in ``n_jobs`` worker processes.
 
@@ -276,6 +170,13 @@ def run_study(
         Show a progress bar on stderr (default: when stderr is a terminal).
     study_attrs : mapping, optional
         Extra study user attributes, recorded when the study is created.
+    backend : {"loky", "dask"}, default="loky"
+        Where workers run: local processes, or Dask workers through joblib's
+        dask backend. With ``"dask"`` and no ``scheduler``, a ``LocalCluster``
+        of ``n_jobs`` single-threaded worker processes is started.
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``); its workers must all
+        reach ``storage``, so a journal file (local to this machine) is refused.
 
     Returns
     -------
@@ -298,6 +199,13 @@ def run_study(
     n_workers = joblib.cpu_count() if n_jobs == -1 else n_jobs
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise ValueError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if scheduler is not None and (backend != "dask" or is_local_file(storage)):
+        raise ValueError(
+            "a Dask scheduler needs backend='dask' and a storage every worker can reach "
+            f"(for example postgresql://...); {mask_url(storage)!r} is a file on this machine"
+        )
     sampler_spec, pruner_spec = _spec(sampler, "tpe"), _spec(pruner, "median")
     make_sampler(
         sampler_spec["name"], seed, **{k: v for k, v in sampler_spec.items() if k != "name"}
@@ -327,7 +235,8 @@ def run_study(
     )
     bar = ProgressBar(study, n_trials, enabled=progress)
     try:
-        _run_rounds(study, cfg, n_trials, n_workers, bar)
+        with _backend(backend, scheduler, n_workers):
+            _run_rounds(study, cfg, n_trials, n_workers, bar, backend)
     except KeyboardInterrupt:
         study.set_user_attr("stop_run", run_id)  # workers that missed the signal stop too
         raise
@@ -348,7 +257,31 @@ def reconcile_quietly(study: optuna.Study) -> None:
     reconcile(study, 0)
 
 
-def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, bar) -> None:
+@contextlib.contextmanager
+def _backend(backend: str, scheduler: str | None, n_workers: int) -> Iterator[None]:
+    """Make joblib run on ``backend``: loky as it is, or a Dask client for the dask one."""
+    if backend == "loky":
+        yield
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError(
+            "backend 'dask' needs Dask: pip install 'optim-tuner[distributed]'"
+        ) from None
+    with contextlib.ExitStack() as stack:
+        if scheduler is None:
+            cluster = stack.enter_context(
+                LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                             dashboard_address=None)
+            )  # fmt: skip
+            scheduler = cluster.scheduler_address
+        stack.enter_context(Client(scheduler))
+        stack.enter_context(joblib.parallel_config(backend="dask"))
+        yield
+
+
+def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, bar, backend) -> None:
     crashed = 0
     while True:
         reconcile(study, n_trials)
@@ -356,7 +289,7 @@ def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, bar) ->
         if counts["waiting"] == 0 or (cfg.deadline is not None and time.time() >= cfg.deadline):
             return
         try:
-            summaries = _run_pool(cfg, min(n_workers, counts["waiting"]), bar)
+            summaries = _run_pool(cfg, min(n_workers, counts["waiting"]), bar, backend)
         except TerminatedWorkerError:
             crashed += 1
             if crashed >= MAX_CRASHED_ROUNDS:
@@ -372,18 +305,19 @@ def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, bar) ->
             return  # tickets exist but nobody could take one (taken by other runs)
 
 
-def _run_pool(cfg: WorkerConfig, n: int, bar) -> list[dict[str, Any]]:
+def _run_pool(cfg: WorkerConfig, n: int, bar, backend: str) -> list[dict[str, Any]]:
     """Run ``n`` workers through joblib, refreshing the progress bar meanwhile.
 
-    One worker runs in this process and thread, so that Ctrl-C reaches its trial.
+    A single loky worker runs in this process and thread, so that Ctrl-C
+    reaches its trial; otherwise joblib's active backend (loky or dask) runs them.
     """
-    if n == 1:
+    if n == 1 and backend == "loky":
         return [run_worker(cfg, 0, after_trial=bar.refresh)]
     result: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            result["value"] = joblib.Parallel(n_jobs=n, backend="loky")(
+            result["value"] = joblib.Parallel(n_jobs=n)(
                 joblib.delayed(run_worker)(cfg, i) for i in range(n)
             )
         except BaseException as exc:  # handed to the caller's thread below

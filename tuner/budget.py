@@ -1,0 +1,44 @@
+"""Which trials count towards a study's budget, and the counts by outcome."""
+
+from __future__ import annotations
+
+import optuna
+from optuna.trial import TrialState
+
+__all__ = ["count_trials", "counts_towards_budget", "was_interrupted"]
+
+
+def was_interrupted(trial: optuna.trial.FrozenTrial) -> bool:
+    """A failed trial that did not fail by itself: its run was killed or stopped.
+
+    A trial that raised carries an ``error`` attribute; one cut short by
+    Ctrl-C, a killed process (found dead on resume) or a lost heartbeat does not.
+    """
+    return trial.state == TrialState.FAIL and (
+        trial.user_attrs.get("interrupted", False) or "error" not in trial.user_attrs
+    )
+
+
+def counts_towards_budget(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether a trial ended on its own: complete, pruned, or failed by its own error."""
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return True
+    return trial.state == TrialState.FAIL and not was_interrupted(trial)
+
+
+def count_trials(study: optuna.Study) -> dict[str, int]:
+    """Trials by outcome: done, pruned, failed, interrupted, running, waiting, counted."""
+    counts = dict.fromkeys(("done", "pruned", "failed", "interrupted", "running", "waiting"), 0)
+    for t in study.get_trials(deepcopy=False):
+        if t.state == TrialState.COMPLETE:
+            counts["done"] += 1
+        elif t.state == TrialState.PRUNED:
+            counts["pruned"] += 1
+        elif t.state == TrialState.FAIL:
+            counts["interrupted" if was_interrupted(t) else "failed"] += 1
+        elif t.state == TrialState.RUNNING:
+            counts["running"] += 1
+        elif t.state == TrialState.WAITING:
+            counts["waiting"] += 1
+    counts["counted"] = counts["done"] + counts["pruned"] + counts["failed"]
+    return counts

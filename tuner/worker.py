@@ -1,0 +1,206 @@
+"""A worker: claim WAITING tickets of a study and run them until none is left.
+
+Workers never create trials; they take tickets that the run issued (the
+storage's atomic WAITING -> RUNNING change, as ``Study.ask`` does), so the
+budget is exact however many workers join, from whatever machine.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import optuna
+import sqlalchemy.exc
+from optuna.trial import TrialState
+from threadpoolctl import threadpool_limits
+
+from .budget import counts_towards_budget
+from .samplers import make_pruner, make_sampler
+from .storage import open_storage
+
+__all__ = ["SAME_ERROR_LIMIT", "WorkerConfig", "run_worker", "worker_id"]
+
+#: Trials in a row failing with one message that make a study stop.
+SAME_ERROR_LIMIT = 5
+#: Storage errors worth another try: a dropped connection, a restarted server.
+TRANSIENT = (
+    optuna.exceptions.StorageInternalError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a worker process needs: picklable, the storage given by URL or path."""
+
+    storage: str
+    study_name: str
+    objective: Callable[[optuna.Trial], float]
+    sampler: Mapping[str, Any] = field(default_factory=lambda: {"name": "tpe"})
+    pruner: Mapping[str, Any] = field(default_factory=lambda: {"name": "median"})
+    seed: int | None = None
+    deadline: float | None = None  # time.time() after which no new trial starts
+    run_id: str = ""
+    blas_threads: int = 1
+
+
+def worker_id() -> str:
+    """``host:pid`` of this process, recorded on each trial it runs."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def retry(fn: Callable[..., T], *args: Any, attempts: int = 6, **kwargs: Any) -> T:
+    """Call ``fn``, retrying transient storage errors with exponential backoff (~6 s)."""
+    delay = 0.1
+    for attempt in range(attempts):
+        try:
+            return fn(*args, **kwargs)
+        except TRANSIENT:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+def run_worker(
+    cfg: WorkerConfig, index: int = 0, after_trial: Callable[[], None] | None = None
+) -> dict[str, Any]:
+    """Claim and run tickets until none is left, the deadline passes or the run stops.
+
+    BLAS threads are limited to ``cfg.blas_threads`` (whatever the backend) so
+    that workers never oversubscribe the cores. ``after_trial`` is called after
+    each trial. Returns ``{"ran": n, "interrupted": bool, "aborted": message or None}``.
+    """
+    with threadpool_limits(limits=cfg.blas_threads):
+        return _work(cfg, index, after_trial or (lambda: None))
+
+
+def _work(cfg: WorkerConfig, index: int, after_trial: Callable[[], None]) -> dict[str, Any]:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    options = {k: v for k, v in cfg.sampler.items() if k != "name"}
+    seed = None if cfg.seed is None else cfg.seed + index  # each worker draws differently
+    study = retry(
+        optuna.load_study,
+        study_name=cfg.study_name,
+        storage=open_storage(cfg.storage),
+        sampler=make_sampler(cfg.sampler["name"], seed, **options),
+        pruner=make_pruner(**cfg.pruner),
+    )
+    summary: dict[str, Any] = {"ran": 0, "interrupted": False, "aborted": None}
+    while cfg.deadline is None or time.time() < cfg.deadline:
+        if retry(lambda: study.user_attrs).get("stop_run") == cfg.run_id:
+            break
+        retry(optuna.storages.fail_stale_trials, study)  # no-op without heartbeats
+        trial_id = retry(_claim_ticket, study)
+        if trial_id is None:
+            break
+        outcome = _run_trial(study, trial_id, cfg.objective)
+        summary["ran"] += 1
+        after_trial()
+        if outcome == "interrupted":
+            summary["interrupted"] = True
+            break
+        if outcome == "failed":
+            summary["aborted"] = _same_error_everywhere(study)
+            if summary["aborted"]:
+                break
+    return summary
+
+
+def _run_trial(study: optuna.Study, trial_id: int, objective) -> str:
+    """Run one claimed trial and record how it ended; return that outcome."""
+    trial = retry(optuna.Trial, study, trial_id)
+    retry(trial.set_user_attr, "worker", worker_id())
+    with _heartbeat(study._storage, trial_id):
+        try:
+            value = objective(trial)
+        except optuna.TrialPruned:
+            _tell(study, trial, state=TrialState.PRUNED)
+            return "pruned"
+        except KeyboardInterrupt:
+            retry(trial.set_user_attr, "interrupted", True)
+            _tell(study, trial, state=TrialState.FAIL)
+            return "interrupted"
+        except TRANSIENT:
+            # The storage, not the trial, failed: give the ticket back.
+            retry(trial.set_user_attr, "interrupted", True)
+            _tell(study, trial, state=TrialState.FAIL)
+            retry(study.enqueue_trial, trial.params, user_attrs={"retry_of": trial.number})
+            return "requeued"
+        except Exception as exc:  # one trial's error must not stop the study
+            retry(trial.set_user_attr, "error", f"{type(exc).__name__}: {exc}")
+            _tell(study, trial, state=TrialState.FAIL)
+            return "failed"
+    _tell(study, trial, value)
+    return "complete"
+
+
+def _tell(study: optuna.Study, trial: optuna.Trial, value=None, state=None) -> None:
+    """``study.tell`` that survives a retry after a lost reply (the first one may have landed)."""
+    try:
+        retry(study.tell, trial, value, state=state)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        pass
+
+
+@contextmanager
+def _heartbeat(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[None]:
+    """Record heartbeats of a running trial in a thread (database storages only)."""
+    interval = getattr(storage, "get_heartbeat_interval", lambda: None)()
+    if not interval:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            try:
+                storage.record_heartbeat(trial_id)
+            except Exception:  # a missed beat is retried at the next interval
+                pass
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _claim_ticket(study: optuna.Study) -> int | None:
+    """Atomically take one WAITING trial, or None if none is left."""
+    storage = study._storage
+    waiting = storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.WAITING,))
+    for frozen in waiting:
+        try:
+            if storage.set_trial_state_values(frozen._trial_id, state=TrialState.RUNNING):
+                return frozen._trial_id
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue
+    return None
+
+
+def _same_error_everywhere(study: optuna.Study) -> str | None:
+    """The error message if the last counted trials all failed with it, else None."""
+    ended = [t for t in study.get_trials(deepcopy=False) if counts_towards_budget(t)]
+    ended.sort(key=lambda t: t.datetime_complete)
+    last = ended[-SAME_ERROR_LIMIT:]
+    if len(last) < min(SAME_ERROR_LIMIT, study.user_attrs.get("n_trials", SAME_ERROR_LIMIT)):
+        return None
+    errors = {t.user_attrs.get("error") for t in last}
+    if len(errors) == 1 and None not in errors:
+        return errors.pop()
+    return None
