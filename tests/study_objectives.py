@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
+from pathlib import Path
 
 import optuna
+from optuna.trial import TrialState
+
+from tuner.budget import counts_towards_budget
 
 
 def value_of(x: float) -> float:
@@ -47,3 +52,27 @@ class LedgerObjective:
             if trial.should_prune():
                 raise optuna.TrialPruned()
         return value_of(x)
+
+
+def assert_nothing_lost(study: optuna.Study, n_trials: int, ledger: str | None = None) -> None:
+    """Every trial final, numbers unique, values recomputed, exactly n_trials counted.
+
+    With a ``ledger`` (one line per attempt), every attempt's trial exists in
+    the storage with the parameter it ran with.
+    """
+    trials = study.get_trials(deepcopy=False)
+    states = Counter(t.state for t in trials)
+    assert states[TrialState.RUNNING] == 0 and states[TrialState.WAITING] == 0, states
+    numbers = [t.number for t in trials]
+    assert len(numbers) == len(set(numbers))
+    counted = [t for t in trials if counts_towards_budget(t)]
+    assert len(counted) == n_trials, states
+    for t in trials:
+        if t.state == TrialState.COMPLETE:
+            assert t.value == value_of(t.params["x"])
+    if ledger is not None:
+        by_number = {t.number: t for t in trials}
+        for line in Path(ledger).read_text().splitlines():
+            attempt = json.loads(line)
+            assert attempt["number"] in by_number, f"attempt {attempt} is not in the storage"
+            assert by_number[attempt["number"]].params["x"] == attempt["x"]

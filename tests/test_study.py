@@ -15,7 +15,7 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
-from study_objectives import LedgerObjective, value_of
+from study_objectives import LedgerObjective, assert_nothing_lost
 
 from tuner.storage import default_storage, open_storage, repair_journal
 from tuner.study import StudyAborted, reconcile, run_study
@@ -23,20 +23,6 @@ from tuner.study import StudyAborted, reconcile, run_study
 
 def load(study_name: str, storage: str) -> optuna.Study:
     return optuna.load_study(study_name=study_name, storage=open_storage(storage))
-
-
-def assert_nothing_lost(study: optuna.Study, n_trials: int) -> None:
-    """Every trial final, numbers unique, values recomputed, exactly n_trials counted."""
-    trials = study.get_trials(deepcopy=False)
-    states = Counter(t.state for t in trials)
-    assert states[TrialState.RUNNING] == 0 and states[TrialState.WAITING] == 0, states
-    numbers = [t.number for t in trials]
-    assert len(numbers) == len(set(numbers))
-    counted = [t for t in trials if not t.user_attrs.get("interrupted")]
-    assert len(counted) == n_trials, states
-    for t in trials:
-        if t.state == TrialState.COMPLETE:
-            assert t.value == value_of(t.params["x"])
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])

@@ -21,7 +21,7 @@ import optim
 
 from .runner import build_objective, write_trials_csv
 from .storage import default_storage, mask_url, open_storage
-from .study import StudyAborted, run_study
+from .study import BACKENDS, StudyAborted, run_study
 from .studyfile import StudyFileError, load_study_file
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -129,6 +129,8 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         seed=attrs.get("seed"),
         timeout=args.timeout,
         progress=None if not args.no_progress else False,
+        backend=args.backend,
+        scheduler=args.scheduler,
     )
     return 0
 
@@ -153,6 +155,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line, passwords masked (no library footnotes)."""
+    lines = (line.strip() for line in str(exc).splitlines())
+    return mask_url(" ".join(line for line in lines if line and not line.startswith("(Background")))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tuner`` command."""
     parser = argparse.ArgumentParser(
@@ -170,12 +178,26 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--out", default="reports", help="reports folder (default: reports)")
 
+    def workers(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        p.add_argument(
+            "--backend",
+            choices=BACKENDS,
+            default="loky",
+            help="where workers run (default: loky processes on this machine)",
+        )
+        p.add_argument(
+            "--scheduler",
+            help="Dask scheduler address, e.g. tcp://host:8786 "
+            "(default with --backend dask: a local cluster)",
+        )
+
     p = sub.add_parser("run", help="run (or resume) the study defined by a TOML file")
     p.add_argument("study_file", help="study definition, e.g. studies/quickstart.toml")
     p.add_argument("--n-jobs", type=int, help="worker processes (default: the file's n_jobs)")
     p.add_argument("--n-trials", type=int, help="trials in total (default: the file's)")
-    p.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    workers(p)
     common(p)
     p.set_defaults(func=_cmd_run)
 
@@ -184,8 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study-file", help="the study's TOML file (default: as recorded)")
     p.add_argument("--n-jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--n-trials", type=int, help="trials in total (default: as recorded)")
-    p.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    workers(p)
     common(p)
     p.set_defaults(func=_cmd_worker)
 
@@ -230,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a run failure: one line, never a traceback or a password
         if os.environ.get("TUNER_DEBUG"):
             raise
-        print(f"tuner: error: {type(exc).__name__}: {mask_url(str(exc))}", file=sys.stderr)
+        print(f"tuner: error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILURE
 
 

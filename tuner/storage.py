@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import importlib.util
 import os
 import re
 import warnings
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
@@ -18,6 +21,7 @@ __all__ = [
     "FlockLock",
     "check_study_name",
     "default_storage",
+    "exclusive",
     "is_local_file",
     "mask_url",
     "open_database",
@@ -98,8 +102,12 @@ def open_database(url: str, heartbeat_interval: int = 10, grace_period: int = 30
     """
     url = _driver_url(url)
     engine_kwargs: dict = {"pool_pre_ping": True}
-    if not url.startswith("sqlite"):
-        engine_kwargs.update(pool_size=2, max_overflow=4, pool_recycle=600)
+    if url.startswith("postgresql"):
+        # Named connections let an operator (or a test) find the study's sessions.
+        engine_kwargs.update(
+            pool_size=2, max_overflow=4, pool_recycle=600,
+            connect_args={"application_name": "tuner"},
+        )  # fmt: skip
     return RDBStorage(
         url,
         engine_kwargs=engine_kwargs,
@@ -196,6 +204,41 @@ def repair_journal(path: str | os.PathLike, lock: FlockLock | None = None) -> in
         stacklevel=2,
     )
     return len(torn)
+
+
+@contextlib.contextmanager
+def exclusive(storage: str, study_name: str) -> Iterator[None]:
+    """Hold a lock that serializes runs of one study while they issue trials.
+
+    Two runs of the same study (two shells, or a run and ``tuner worker``) each
+    count the missing trials and issue them; the lock makes that count-and-issue
+    atomic, so together they never exceed the budget. A journal file or SQLite
+    database is locked with ``flock`` beside it, PostgreSQL with an advisory lock.
+    """
+    if is_local_file(storage) or storage.startswith("sqlite:///"):
+        path = storage.removeprefix("sqlite:///")
+        lock = FlockLock(f"{path}.{study_name}.issue")
+        lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+    elif storage.startswith("postgresql"):
+        import sqlalchemy
+
+        key = zlib.crc32(study_name.encode())  # the advisory lock's id for this study
+        engine = sqlalchemy.create_engine(_driver_url(storage), poolclass=sqlalchemy.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                try:
+                    yield
+                finally:
+                    conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        finally:
+            engine.dispose()
+    else:  # other databases: no portable lock; concurrent runs may overshoot
+        yield
 
 
 def _last_newline_end(f, size: int, chunk: int = 1 << 16) -> int:

@@ -28,8 +28,15 @@ from optuna.trial import TrialState
 from .budget import count_trials, counts_towards_budget
 from .progress import ProgressBar
 from .samplers import make_pruner, make_sampler
-from .storage import check_study_name, default_storage, is_local_file, mask_url, open_storage
-from .worker import SAME_ERROR_LIMIT, WorkerConfig, run_worker
+from .storage import (
+    check_study_name,
+    default_storage,
+    exclusive,
+    is_local_file,
+    mask_url,
+    open_storage,
+)
+from .worker import SAME_ERROR_LIMIT, WorkerConfig, retry, run_worker
 
 __all__ = ["BACKENDS", "StudyAborted", "create_study", "reconcile", "run_study"]
 
@@ -218,8 +225,8 @@ def run_study(
         "storage": mask_url(storage),
         **(study_attrs or {}),
     }
-    study = create_study(study_name, storage, direction, attrs)
-    study.set_user_attr("n_trials", n_trials)
+    study = retry(create_study, study_name, storage, direction, attrs)
+    retry(study.set_user_attr, "n_trials", n_trials)
 
     run_id = uuid.uuid4().hex
     cfg = WorkerConfig(
@@ -242,7 +249,7 @@ def run_study(
         raise
     finally:
         bar.close()
-        reconcile_quietly(study)
+        retry(reconcile_quietly, study)
     aborted = study.user_attrs.get("aborted")
     if aborted:
         raise StudyAborted(
@@ -284,8 +291,9 @@ def _backend(backend: str, scheduler: str | None, n_workers: int) -> Iterator[No
 def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, bar, backend) -> None:
     crashed = 0
     while True:
-        reconcile(study, n_trials)
-        counts = count_trials(study)
+        with exclusive(cfg.storage, cfg.study_name):
+            retry(reconcile, study, n_trials)
+        counts = retry(count_trials, study)
         if counts["waiting"] == 0 or (cfg.deadline is not None and time.time() >= cfg.deadline):
             return
         try:

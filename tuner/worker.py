@@ -25,7 +25,7 @@ from .budget import counts_towards_budget
 from .samplers import make_pruner, make_sampler
 from .storage import open_storage
 
-__all__ = ["SAME_ERROR_LIMIT", "WorkerConfig", "run_worker", "worker_id"]
+__all__ = ["SAME_ERROR_LIMIT", "WorkerConfig", "retry", "run_worker", "worker_id"]
 
 #: Trials in a row failing with one message that make a study stop.
 SAME_ERROR_LIMIT = 5
@@ -111,7 +111,7 @@ def _work(cfg: WorkerConfig, index: int, after_trial: Callable[[], None]) -> dic
             summary["interrupted"] = True
             break
         if outcome == "failed":
-            summary["aborted"] = _same_error_everywhere(study)
+            summary["aborted"] = retry(_same_error_everywhere, study)
             if summary["aborted"]:
                 break
     return summary

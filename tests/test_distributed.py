@@ -1,0 +1,273 @@
+"""PostgreSQL storage, Dask workers and fault tolerance (real components).
+
+PostgreSQL is expected at 127.0.0.1:5432 with trust authentication and a
+``test`` database (CI starts it when it is missing); these tests skip, with
+the reason, only when it cannot be reached or its driver is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+from study_objectives import LedgerObjective, assert_nothing_lost
+
+from tuner.storage import open_storage
+from tuner.study import run_study
+
+PG_URL = os.environ.get("TUNER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_reason() -> str | None:
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install 'optim-tuner[distributed]')"
+    try:
+        with psycopg.connect(
+            PG_URL.replace("postgresql://", "postgresql://", 1), connect_timeout=3
+        ):
+            return None
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {PG_URL} is not reachable: {exc}"
+
+
+_PG_REASON = _postgres_reason()
+needs_postgres = pytest.mark.skipif(_PG_REASON is not None, reason=_PG_REASON or "")
+needs_dask = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("distributed") is None,
+    reason="dask.distributed is not installed (pip install 'optim-tuner[distributed]')",
+)
+
+
+@pytest.fixture
+def pg_study():
+    """A unique study name in PostgreSQL, deleted afterwards."""
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    yield name
+    try:
+        optuna.delete_study(study_name=name, storage=open_storage(PG_URL))
+    except KeyError:
+        pass
+
+
+def load(name: str, storage: str) -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=open_storage(storage))
+
+
+@needs_postgres
+def test_postgres_storage_with_two_workers(tmp_path, pg_study):
+    ledger = str(tmp_path / "ledger.jsonl")
+    study = run_study(
+        LedgerObjective(ledger),
+        study_name=pg_study,
+        n_trials=10,
+        n_jobs=2,
+        storage=PG_URL,
+        seed=0,
+        pruner="none",
+    )
+    assert_nothing_lost(study, 10, ledger)
+    assert study.user_attrs["storage"] == PG_URL  # no password in it to mask
+
+
+@needs_dask
+def test_dask_local_cluster_backend(tmp_path):
+    ledger = str(tmp_path / "ledger.jsonl")
+    study = run_study(
+        LedgerObjective(ledger),
+        study_name="dask",
+        n_trials=8,
+        n_jobs=2,
+        directory=tmp_path,
+        seed=0,
+        pruner="none",
+        backend="dask",
+    )
+    assert_nothing_lost(study, 8, ledger)
+
+
+def test_local_file_storage_with_a_remote_scheduler_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="storage every worker can reach"):
+        run_study(
+            LedgerObjective(str(tmp_path / "l")),
+            study_name="r",
+            n_trials=2,
+            directory=tmp_path,
+            backend="dask",
+            scheduler="tcp://127.0.0.1:8786",
+        )
+
+
+RUN_SCRIPT = textwrap.dedent("""
+    import sys
+    from study_objectives import LedgerObjective
+    from tuner.study import run_study
+    storage, name, ledger, n_trials, n_jobs = sys.argv[1:6]
+    run_study(LedgerObjective(ledger, epochs=4, sleep=0.1), study_name=name,
+              n_trials=int(n_trials), n_jobs=int(n_jobs), storage=storage, seed=0,
+              pruner="none")
+""")
+
+
+def _start(tmp_path: Path, storage: str, name: str, n_trials: int, n_jobs: int):
+    script = tmp_path / "run.py"
+    script.write_text(RUN_SCRIPT)
+    ledger = str(tmp_path / "ledger.jsonl")
+    args = [sys.executable, str(script), storage, name, ledger, str(n_trials), str(n_jobs)]
+    return subprocess.Popen(args, start_new_session=True), ledger
+
+
+def _wait_for(predicate, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    pytest.fail("timed out waiting for the study")
+
+
+@needs_postgres
+def test_killed_worker_process_on_postgres_is_recovered(tmp_path, pg_study):
+    proc, ledger = _start(tmp_path, PG_URL, pg_study, n_trials=10, n_jobs=2)
+    victim = {}
+
+    def running_in_a_worker() -> bool:
+        try:
+            trials = load(pg_study, PG_URL).get_trials(states=(TrialState.RUNNING,))
+        except KeyError:  # not created yet
+            return False
+        for t in trials:
+            pid = int(t.user_attrs.get("worker", ":0").rpartition(":")[2])
+            if pid and pid != proc.pid:
+                victim["pid"], victim["number"] = pid, t.number
+                return True
+        return False
+
+    _wait_for(running_in_a_worker)
+    os.kill(victim["pid"], signal.SIGKILL)
+    assert proc.wait(timeout=180) == 0, "the run should finish on its own"
+    study = load(pg_study, PG_URL)
+    assert_nothing_lost(study, 10, ledger)
+    assert study.trials[victim["number"]].state == TrialState.FAIL
+
+
+@needs_postgres
+def test_terminated_database_connections_do_not_stop_the_study(tmp_path, pg_study):
+    import psycopg
+
+    proc, ledger = _start(tmp_path, PG_URL, pg_study, n_trials=12, n_jobs=2)
+    _wait_for(lambda: Path(ledger).exists() and len(Path(ledger).read_text().splitlines()) >= 2)
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        for _ in range(3):  # cut every connection of the study's workers, a few times
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'tuner' AND pid <> pg_backend_pid()"
+            )
+            time.sleep(0.7)
+    assert proc.wait(timeout=180) == 0
+    assert_nothing_lost(load(pg_study, PG_URL), 12, ledger)
+
+
+@pytest.mark.parametrize("kind", ["journal", pytest.param("postgres", marks=needs_postgres)])
+def test_eight_workers_on_a_fresh_study(tmp_path, kind, request):
+    if kind == "postgres":
+        storage, name = PG_URL, request.getfixturevalue("pg_study")
+    else:
+        storage, name = str(tmp_path / "s" / "journal.log"), "eight"
+    ledger = str(tmp_path / "ledger.jsonl")
+    study = run_study(
+        LedgerObjective(ledger, epochs=2),
+        study_name=name,
+        n_trials=24,
+        n_jobs=8,
+        storage=storage,
+        seed=0,
+        pruner="none",
+    )
+    assert_nothing_lost(study, 24, ledger)
+    assert len({t.user_attrs["worker"] for t in study.trials}) > 1
+
+
+def test_wrong_credentials_fail_clearly_without_the_secret(tmp_path):
+    study_file = tmp_path / "s.toml"
+    study_file.write_text(
+        '[study]\nname = "creds"\nn_trials = 2\n[data]\ndataset = "iris"\n'
+        '[estimator]\nclass = "LogisticClassifier"\n'
+    )
+    url = "postgresql://nobody:hunter2-secret@127.0.0.1:5432/no_such_db"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tuner.cli",
+            "run",
+            str(study_file),
+            "--storage",
+            url,
+            "--out",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "hunter2-secret" not in result.stdout + result.stderr
+    assert "nobody:***@" in result.stderr and len(result.stderr.strip().splitlines()) <= 2
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert b"hunter2-secret" not in path.read_bytes() or path == study_file
+
+
+def test_storage_url_from_the_environment(tmp_path, monkeypatch, capsys):
+    from tuner.cli import main
+
+    study_file = tmp_path / "s.toml"
+    study_file.write_text(
+        '[study]\nname = "envs"\nn_trials = 2\ncv = 2\n[data]\n'
+        'dataset = "iris"\n[estimator]\nclass = "LogisticClassifier"\n'
+        "params = { max_epochs = 2 }\n"
+    )
+    journal = tmp_path / "elsewhere" / "journal.log"
+    monkeypatch.setenv("TUNER_STORAGE", str(journal))
+    assert main(["run", str(study_file), "--out", str(tmp_path), "--no-progress"]) == 0
+    assert len(load("envs", str(journal)).trials) == 2
+
+
+def test_concurrent_runs_never_exceed_the_budget(tmp_path):
+    storage = str(tmp_path / "c" / "journal.log")
+    ledger = str(tmp_path / "ledger.jsonl")
+    errors = []
+
+    def one_run() -> None:
+        try:
+            run_study(
+                LedgerObjective(ledger, epochs=1),
+                study_name="both",
+                n_trials=10,
+                storage=storage,
+                seed=0,
+                pruner="none",
+            )
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one_run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert_nothing_lost(load("both", storage), 10, ledger)
