@@ -109,6 +109,7 @@ def test_storage_password_never_printed(tmp_path, capsys):
     assert "tuner:***@" in captured.err
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_with_nothing_lost(tmp_path):
     path = study_file(tmp_path, name="killed", n_trials=12, n_jobs=2, epochs=400)
     out = tmp_path / "reports"

@@ -137,6 +137,7 @@ def _wait_for(predicate, timeout: float = 90.0) -> None:
     pytest.fail("timed out waiting for the study")
 
 
+@pytest.mark.slow
 @needs_postgres
 def test_killed_worker_process_on_postgres_is_recovered(tmp_path, pg_study):
     proc, ledger = _start(tmp_path, PG_URL, pg_study, n_trials=10, n_jobs=2)
@@ -162,6 +163,7 @@ def test_killed_worker_process_on_postgres_is_recovered(tmp_path, pg_study):
     assert study.trials[victim["number"]].state == TrialState.FAIL
 
 
+@pytest.mark.slow
 @needs_postgres
 def test_terminated_database_connections_do_not_stop_the_study(tmp_path, pg_study):
     import psycopg
@@ -179,6 +181,7 @@ def test_terminated_database_connections_do_not_stop_the_study(tmp_path, pg_stud
     assert_nothing_lost(load(pg_study, PG_URL), 12, ledger)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["journal", pytest.param("postgres", marks=needs_postgres)])
 def test_eight_workers_on_a_fresh_study(tmp_path, kind, request):
     if kind == "postgres":

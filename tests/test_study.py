@@ -150,6 +150,7 @@ KILL_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
     ledger = tmp_path / "ledger.jsonl"
     script = tmp_path / "run.py"
@@ -178,6 +179,7 @@ def test_killed_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
     assert interrupted, "the killed trials should be recorded as interrupted"
 
 
+@pytest.mark.slow
 def test_ctrl_c_fails_running_trials_cleanly_and_resumes(tmp_path):
     ledger = tmp_path / "ledger.jsonl"
     script = tmp_path / "run.py"
