@@ -108,13 +108,15 @@ def open_database(url: str, heartbeat_interval: int = 10, grace_period: int = 30
             pool_size=2, max_overflow=4, pool_recycle=600,
             connect_args={"application_name": "tuner"},
         )  # fmt: skip
-    return RDBStorage(
-        url,
-        engine_kwargs=engine_kwargs,
-        heartbeat_interval=heartbeat_interval,
-        grace_period=grace_period,
-        heartbeat_stale_trial_callback=requeue_stale_trial,
-    )
+    with warnings.catch_warnings():  # heartbeats are marked experimental; we rely on them
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+            heartbeat_stale_trial_callback=requeue_stale_trial,
+        )
 
 
 def open_storage(storage: str | optuna.storages.BaseStorage) -> optuna.storages.BaseStorage:

@@ -11,6 +11,7 @@ import os
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -100,7 +101,7 @@ def _work(cfg: WorkerConfig, index: int, after_trial: Callable[[], None]) -> dic
     while cfg.deadline is None or time.time() < cfg.deadline:
         if retry(lambda: study.user_attrs).get("stop_run") == cfg.run_id:
             break
-        retry(optuna.storages.fail_stale_trials, study)  # no-op without heartbeats
+        retry(_fail_stale_trials, study)
         trial_id = retry(_claim_ticket, study)
         if trial_id is None:
             break
@@ -178,6 +179,13 @@ def _heartbeat(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[
     finally:
         stop.set()
         thread.join()
+
+
+def _fail_stale_trials(study: optuna.Study) -> None:
+    """Fail trials whose heartbeat stopped (their callback re-queues them); no-op without."""
+    with warnings.catch_warnings():  # experimental in Optuna, and relied upon here
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
 
 
 def _claim_ticket(study: optuna.Study) -> int | None:
