@@ -60,6 +60,7 @@ class OptimizerState:
         self.t = 0
         self.n_skipped = 0
         self.buffers: dict[str, FlatBuffer] = {}
+        self._vectors: dict[tuple[str, ...], tuple[np.ndarray, ...]] = {}
         for name in names:
             self.buffer(name)
         self._scratch: list[np.ndarray] = []
@@ -69,7 +70,15 @@ class OptimizerState:
         buf = self.buffers.get(name)
         if buf is None:
             buf = self.buffers[name] = FlatBuffer(self.shapes, self.dtype)
+            self._vectors.clear()
         return buf
+
+    def vectors(self, names: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+        """The flat vectors of buffers ``names`` (cached: the step's fast path)."""
+        vectors = self._vectors.get(names)
+        if vectors is None:
+            vectors = self._vectors[names] = tuple(self.buffer(n).vector for n in names)
+        return vectors
 
     def scratch(self, i: int, n: int) -> np.ndarray:
         """Scratch vector ``i`` with at least ``n`` elements (kept between steps)."""
@@ -101,12 +110,14 @@ class OptimizerState:
             np.copyto(buf.vector, value)
         for name in set(self.buffers) - set(buffers):
             del self.buffers[name]
+        self._vectors.clear()
         self.t = int(state["t"])
         self.n_skipped = int(state["n_skipped"])
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_scratch"] = []  # scratch holds no information
+        state["_scratch"] = []  # scratch and the vector cache hold no information
+        state["_vectors"] = {}
         return state
 
     def __repr__(self) -> str:
@@ -213,14 +224,14 @@ class Optimizer(Hyperparameterized):
                     f"the state was made for {state.size}"
                 )
             ps, gs = (params.vector,), (grads.vector,)
-            bufs = [tuple(state.buffer(n).vector for n in self._buffer_names())]
+            bufs = (state.vectors(self._buffer_names()),)
         else:
             ps, gs = _arrays(params), _arrays(grads)
             self._check_layout(ps, gs, state)
             views = [state.buffer(n).views for n in self._buffer_names()]
             bufs = list(zip(*views)) if views else [()] * len(ps)
 
-        sq = sum(float(np.vdot(g, g)) for g in gs)
+        sq = float(np.vdot(gs[0], gs[0])) if len(gs) == 1 else sum(float(np.vdot(g, g)) for g in gs)
         if not math.isfinite(sq):
             if not all(np.isfinite(g).all() for g in gs):
                 state.n_skipped += 1
@@ -255,17 +266,19 @@ class Optimizer(Hyperparameterized):
 
     def _update(self, p, g, bufs, state, coef, scale, decay) -> None:
         needs_g = scale != 1.0 or decay != 0.0
-        if not p.flags.c_contiguous:
-            # Rare slow path: update the strided array whole, with fresh scratch.
-            gg = np.empty_like(p) if needs_g else g
-            if needs_g:
-                self._effective_grad(p, g, gg, scale, decay)
-            bufs = tuple(b.reshape(p.shape) for b in bufs)
-            self._kernel(p, gg, bufs, np.empty_like(p), coef)
-            return
-        p = p.reshape(-1)
-        g = g.reshape(-1)  # a copy only for a non-contiguous gradient
-        bufs = tuple(b.reshape(-1) for b in bufs)
+        if p.ndim != 1:
+            if not p.flags.c_contiguous:
+                # Rare slow path: update the strided array whole, with fresh scratch.
+                gg = np.empty_like(p) if needs_g else g
+                if needs_g:
+                    self._effective_grad(p, g, gg, scale, decay)
+                bufs = tuple(b.reshape(p.shape) for b in bufs)
+                self._kernel(p, gg, bufs, np.empty_like(p), coef)
+                return
+            p = p.reshape(-1)
+            bufs = tuple(b.reshape(-1) for b in bufs)
+        if g.ndim != 1:
+            g = g.reshape(-1)  # a copy only for a non-contiguous gradient
         n = p.size
         k = min(n, BLOCK)
         tmp = state.scratch(0, k)
