@@ -57,8 +57,13 @@ def test_run_writes_trials_and_prints_the_best(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "best score" in printed and "optimizer=" in printed
     table = pd.read_csv(out / "cli" / "trials.csv")
-    assert len(table) == 5 and set(table["state"]) == {"COMPLETE"}
-    assert {"params_optimizer", "params_lr", "user_attrs_end"} <= set(table.columns)
+    assert len(table) == 5 and set(table["outcome"]) == {"complete"}
+    assert {"optimizer", "lr", "end"} <= set(table.columns)
+    for name in ("index.html", "summary.csv", "summary.md", "curves.csv"):
+        assert (out / "cli" / name).stat().st_size > 0
+    capsys.readouterr()
+    assert main(["report", "cli", "--out", str(out), "--format", "csv,md"]) == 0
+    assert "index.html" in capsys.readouterr().out
     assert main(["list", "--out", str(out)]) == 0
     assert "cli" in capsys.readouterr().out
 

@@ -19,7 +19,8 @@ import optuna
 
 import optim
 
-from .runner import build_objective, write_trials_csv
+from .report import Report, write_report
+from .runner import build_objective
 from .storage import default_storage, mask_url, open_storage
 from .study import BACKENDS, StudyAborted, run_study
 from .studyfile import StudyFileError, load_study_file
@@ -87,9 +88,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "estimator": spec.estimator,
         },
     )
-    out = write_trials_csv(study, Path(args.out) / spec.name)
+    folder = Report.from_study(
+        study, space=objective.space, estimator_params=spec.estimator_params
+    ).save(args.out)
     _print_best(study)
-    print(f"trials: {out}")
+    print(f"report: {folder / 'index.html'}")
     return 0
 
 
@@ -132,6 +135,13 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         backend=args.backend,
         scheduler=args.scheduler,
     )
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    storage = _storage_arg(args, None) or default_storage(args.study, args.out)
+    folder = write_report(Report.from_storage(storage, args.study), args.out, args.format)
+    print(f"report: {folder / 'index.html'}")
     return 0
 
 
@@ -209,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     workers(p)
     common(p)
     p.set_defaults(func=_cmd_worker)
+
+    p = sub.add_parser("report", help="write a study's report: tables, plots, one HTML page")
+    p.add_argument("study", help="study name")
+    p.add_argument("--format", help="comma-separated: csv,parquet,md,png,html (default: all)")
+    common(p)
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("list", help="studies in a storage with their counts and best values")
     common(p)

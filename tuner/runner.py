@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import optuna
-
 from . import estimators
 from .data import load_data
 from .objective import Objective
 from .space import SearchSpace
 from .studyfile import StudySpec
 
-__all__ = ["build_objective", "write_trials_csv"]
+__all__ = ["build_objective"]
 
 
 def build_objective(spec: StudySpec) -> Objective:
@@ -31,14 +27,3 @@ def build_objective(spec: StudySpec) -> Objective:
         holdout_fraction=spec.holdout_fraction,
         random_state=0 if spec.seed is None else spec.seed,
     )  # fmt: skip
-
-
-def write_trials_csv(study: optuna.Study, directory: str | Path) -> Path:
-    """Write ``trials.csv`` (one row per trial, parameters and attributes as columns)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    frame = study.trials_dataframe()
-    frame = frame.drop(columns=[c for c in frame.columns if c == "user_attrs_curves"])
-    path = directory / "trials.csv"
-    frame.to_csv(path, index=False)
-    return path

@@ -1,0 +1,230 @@
+"""Reports of a tuning study: pandas tables, plots, and one HTML page.
+
+>>> from tuner.report import Report
+>>> report = Report.from_storage("reports/digits/journal.log", "digits")
+>>> report.summary                       # which optimizer and schedule to use
+>>> print(report.best.code)              # the best estimator, as Python
+>>> report.save("reports")               # reports/digits/index.html, CSVs, PNGs
+
+A report reads a snapshot of the study: on a study still running it shows
+what has finished (and running trials as such), and never writes to the study.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+from matplotlib.figure import Figure
+from optuna.importance import BaseImportanceEvaluator, FanovaImportanceEvaluator
+from optuna.trial import TrialState
+
+from ..space import SearchSpace
+from ..storage import is_local_file, mask_url, open_storage
+from . import plots
+from .best import BestTrial, best_trial
+from .bestofk import N_BOOT
+from .files import FORMATS, report_folder, write_report
+from .importance import MIN_TRIALS, importances_table
+from .summary import summary_table
+from .tables import OUTCOMES, curves_table, outcome, reported_trials, trials_table
+
+__all__ = ["FORMATS", "BestTrial", "Report", "report_folder", "write_report"]
+
+
+@dataclass(frozen=True, eq=False)  # tables do not compare with ==
+class Report:
+    """What a study found, as pandas tables; build it with :meth:`from_study`.
+
+    Attributes
+    ----------
+    study_name : str
+    direction : {"maximize", "minimize"}
+    attrs : dict
+        The study's user attributes (sampler, pruner, seed, storage, ...),
+        with any storage password masked.
+    trials : DataFrame
+        One row per trial (:func:`tuner.report.tables.trials_table`).
+    curves : DataFrame
+        Per trial and epoch: loss, score, learning rate (:func:`~tuner.report.tables.curves_table`).
+    summary : DataFrame
+        Per optimizer, and per optimizer and schedule, at an equal tuning
+        budget (:func:`tuner.report.summary.summary_table`).
+    importances : DataFrame
+        Parameter importances (:func:`tuner.report.importance.importances_table`).
+    best : BestTrial or None
+        The best trial and the code of its estimator; None if none completed.
+    counts : dict
+        Trials by outcome (:data:`tuner.report.tables.OUTCOMES`) and the
+        ``waiting`` tickets, including the trials the tables leave out.
+    """
+
+    study_name: str
+    direction: str
+    attrs: dict[str, Any]
+    trials: pd.DataFrame
+    curves: pd.DataFrame
+    summary: pd.DataFrame
+    importances: pd.DataFrame
+    best: BestTrial | None
+    counts: dict[str, int] = field(default_factory=dict)
+    importance_method: str = "fANOVA"
+    n_boot: int = N_BOOT
+    seed: int = 0
+
+    @classmethod
+    def from_study(
+        cls,
+        study: optuna.Study,
+        *,
+        space: SearchSpace | None = None,
+        estimator_params: Mapping[str, Any] | None = None,
+        k: int | None = None,
+        evaluator: BaseImportanceEvaluator | None = None,
+        min_importance_trials: int = MIN_TRIALS,
+        include_interrupted: bool = False,
+        n_boot: int = N_BOOT,
+        seed: int = 0,
+    ) -> Report:
+        """Read a study (in memory or in storage) into a report.
+
+        Parameters
+        ----------
+        study : optuna.Study
+            A single-objective study, finished or still running.
+        space : SearchSpace, optional
+            The study's search space: lets the best trial's code include the
+            values the space fixed (a study records only searched values).
+        estimator_params : mapping, optional
+            The estimator's fixed arguments (a study file's ``[estimator]``
+            table), written into the best trial's code.
+        k : int, optional
+            Tuning budget of the summary's best-of-k columns (default: the
+            smallest group's trials; see :func:`~tuner.report.summary.summary_table`).
+        evaluator : BaseImportanceEvaluator, optional
+            Importance evaluator; default fANOVA seeded with ``seed``.
+        min_importance_trials : int, default=MIN_TRIALS
+            Completed trials an optimizer needs to get its own importances.
+        include_interrupted : bool, default=False
+            Also list trials cut short by an interrupted run (outcome
+            ``"interrupted"``); they never count in the summary.
+        n_boot, seed : int
+            Bootstrap resamples and seed of the best-of-k intervals (the seed
+            also fixes the importance evaluator and its trial sample).
+
+        Returns
+        -------
+        Report
+        """
+        if len(study.directions) != 1:
+            raise ValueError(
+                f"study {study.study_name!r} has {len(study.directions)} objectives; "
+                "reports cover single-objective studies"
+            )
+        direction = study.direction.name.lower()
+        maximize = direction == "maximize"
+        snapshot = study.get_trials(deepcopy=False)  # one read: every table sees the same trials
+        shown = reported_trials(snapshot, include_interrupted)
+        trials = trials_table(snapshot, include_interrupted)
+        evaluator = evaluator or FanovaImportanceEvaluator(seed=seed)
+        estimator = study.user_attrs.get("estimator")
+        return cls(
+            study_name=study.study_name,
+            direction=direction,
+            attrs={key: _masked(value) for key, value in study.user_attrs.items()},
+            trials=trials,
+            curves=curves_table(snapshot, include_interrupted),
+            summary=summary_table(trials, maximize=maximize, k=k, n_boot=n_boot, seed=seed),
+            importances=importances_table(
+                shown, direction, evaluator, min_importance_trials, seed=seed
+            ),
+            best=best_trial(
+                shown,
+                maximize,
+                estimator if isinstance(estimator, str) else None,
+                estimator_params,
+                space,
+            ),
+            counts=_counts(snapshot),
+            importance_method=_method(evaluator),
+            n_boot=n_boot,
+            seed=seed,
+        )
+
+    @classmethod
+    def from_storage(cls, storage: str, study_name: str, **kwargs: Any) -> Report:
+        """Read study ``study_name`` from an Optuna storage URL or journal file path.
+
+        Other arguments are those of :meth:`from_study`. Errors name the
+        storage with its password masked.
+        """
+        where = mask_url(storage)
+        if is_local_file(storage) and not Path(storage).is_file():
+            raise FileNotFoundError(f"no study storage at {where}")  # and do not create one
+        try:
+            opened = open_storage(storage)
+            names = optuna.get_all_study_names(opened)
+        except Exception as exc:  # a driver's message may quote the URL, password included
+            raise _unreadable(where, exc) from None
+        if study_name not in names:
+            raise ValueError(f"no study {study_name!r} in {where}; it holds {sorted(names)}")
+        try:
+            study = optuna.load_study(study_name=study_name, storage=opened)
+        except Exception as exc:
+            raise _unreadable(where, exc) from None
+        return cls.from_study(study, **kwargs)
+
+    @property
+    def maximize(self) -> bool:
+        """Whether greater scores are better."""
+        return self.direction == "maximize"
+
+    def figures(self) -> dict[str, Figure]:
+        """The plots by name (the keys of :data:`tuner.report.plots.SIZES`)."""
+        return {
+            "history": plots.history_figure(self.trials, self.maximize),
+            "curves": plots.curves_figure(self.trials, self.curves, self.maximize),
+            "best_of_k": plots.best_of_k_figure(
+                self.trials, self.summary, self.maximize, self.n_boot, self.seed
+            ),
+            "lr_score": plots.lr_score_figure(self.trials),
+            "schedules": plots.schedules_figure(self.trials, self.curves, self.maximize),
+            "importances": plots.importances_figure(self.importances, self.importance_method),
+        }
+
+    def save(self, out_dir: str | Path = "reports", formats: Iterable[str] | None = None) -> Path:
+        """Write the report files to ``out_dir/<study>/``; see :func:`write_report`."""
+        return write_report(self, out_dir, formats)
+
+
+def _unreadable(where: str, exc: Exception) -> RuntimeError:
+    return RuntimeError(f"cannot read {where}: {type(exc).__name__}: {mask_url(str(exc))}")
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_url(value)
+    if isinstance(value, Mapping):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    return value
+
+
+def _counts(snapshot: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
+    """Trials by outcome over the whole study, including those the tables leave out."""
+    found = Counter(outcome(t) for t in reported_trials(snapshot, include_interrupted=True))
+    counts = {name: found[name] for name in OUTCOMES}
+    counts["waiting"] = sum(t.state == TrialState.WAITING for t in snapshot)
+    return counts
+
+
+def _method(evaluator: BaseImportanceEvaluator) -> str:
+    names = {"FanovaImportanceEvaluator": "fANOVA", "PedAnovaImportanceEvaluator": "PED-ANOVA",
+             "MeanDecreaseImpurityImportanceEvaluator": "mean decrease impurity"}  # fmt: skip
+    return names.get(type(evaluator).__name__, type(evaluator).__name__)

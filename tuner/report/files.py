@@ -1,0 +1,116 @@
+"""Writing a report to ``<out_dir>/<study>/``: CSV, Parquet, Markdown, PNG and HTML files.
+
+Only that folder is written, under fixed file names: a study name becomes one
+safe folder name (:func:`report_folder`), and no parameter or optimizer name
+ever becomes part of a path. Files hold nothing that changes from one writing
+to the next (no time stamps but the study's own, no software versions in
+PNGs, a fixed bootstrap seed), so writing the same report twice gives the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..storage import check_study_name
+from .display import SUMMARY_NUMERIC, markdown_table, summary_display
+from .page import render_page
+from .plots import png_bytes
+
+if TYPE_CHECKING:
+    from . import Report
+
+__all__ = ["FORMATS", "TABLES", "report_folder", "write_report"]
+
+#: What :func:`write_report` can write.
+FORMATS = ("csv", "parquet", "md", "png", "html")
+#: The tables written as ``<name>.csv`` and ``<name>.parquet``.
+TABLES = ("trials", "curves", "summary", "importances")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def report_folder(study_name: str) -> str:
+    """A folder name for a study: the name itself when safe, else a safe form of it.
+
+    A name with other characters than letters, digits, ``.``, ``_`` and ``-``
+    (a ``/``, ``..``, spaces) has them replaced and gets a short hash of the
+    full name, so that different names never share a folder: ``"a/../b"``
+    becomes ``"a_._b-900ea8b7"``.
+    """
+    try:
+        return check_study_name(study_name)
+    except ValueError:
+        pass
+    slug = re.sub(r"\.{2,}", ".", _UNSAFE.sub("_", study_name)).strip("._-")[:100] or "study"
+    digest = hashlib.sha256(study_name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return check_study_name(f"{slug}-{digest}")
+
+
+def _formats(formats: Iterable[str] | str | None) -> list[str]:
+    """The formats asked for, checked; by default all, Parquet only when pyarrow is installed."""
+    has_arrow = importlib.util.find_spec("pyarrow") is not None
+    if formats is None:
+        return [f for f in FORMATS if f != "parquet" or has_arrow]
+    names = formats.split(",") if isinstance(formats, str) else formats
+    asked = [f.strip().lower() for f in names]
+    unknown = [f for f in asked if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown report format(s) {unknown}; choose from {list(FORMATS)}")
+    if "parquet" in asked and not has_arrow:
+        raise ImportError("the parquet format needs pyarrow: pip install 'optim-tuner[parquet]'")
+    return list(dict.fromkeys(asked))
+
+
+def write_report(
+    report: Report, out_dir: str | Path = "reports", formats: Iterable[str] | str | None = None
+) -> Path:
+    """Write ``report`` to ``out_dir/<study>/`` and return that folder.
+
+    Parameters
+    ----------
+    report : Report
+        What to write.
+    out_dir : str or Path, default="reports"
+        Parent folder; the report goes to its subfolder :func:`report_folder`.
+    formats : iterable of str or str, optional
+        Some of :data:`FORMATS` (a list, or text such as ``"csv,html"``):
+        ``csv`` and ``parquet`` write ``trials``, ``curves``, ``summary`` and
+        ``importances`` tables; ``md`` writes ``summary.md``; ``png`` writes
+        one image per plot; ``html`` writes ``index.html`` with the plots
+        inside. Default: all of them (Parquet when pyarrow is installed).
+
+    Returns
+    -------
+    Path
+        The report's folder.
+    """
+    chosen = _formats(formats)
+    folder = Path(out_dir) / report_folder(report.study_name)
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {name: getattr(report, name) for name in TABLES}
+    if "csv" in chosen:
+        for name, table in tables.items():
+            _write(folder / f"{name}.csv", table.to_csv(index=False, lineterminator="\n"))
+    if "parquet" in chosen:
+        for name, table in tables.items():
+            table.to_parquet(folder / f"{name}.parquet", index=False)
+    if "md" in chosen:
+        summary = summary_display(report.summary)
+        _write(folder / "summary.md", markdown_table(summary, SUMMARY_NUMERIC))
+    if "png" in chosen or "html" in chosen:
+        images = {name: png_bytes(figure) for name, figure in report.figures().items()}
+        if "png" in chosen:
+            for name, png in images.items():
+                (folder / f"{name}.png").write_bytes(png)
+        if "html" in chosen:
+            _write(folder / "index.html", render_page(report, images))
+    return folder
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8", newline="\n")

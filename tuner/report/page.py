@@ -1,0 +1,255 @@
+"""The report as one self-contained HTML page: no script, no link, plots inlined as base64.
+
+The page reads top to bottom: what the study is, which optimizer won (the
+summary), the best trial with the code to rebuild it, the plots, then every
+trial. Every text that comes from the study is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Collection, Mapping
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .display import SUMMARY_NUMERIC, format_number, summary_display, trials_display
+from .tables import ALL
+
+if TYPE_CHECKING:
+    from . import Report
+
+__all__ = ["CAPTIONS", "render_page"]
+
+#: What each plot shows, under it on the page.
+CAPTIONS = {
+    "history": "Score of every trial in the order they ran, coloured by optimizer; "
+    "the line is the best score so far.",
+    "curves": "Validation score per epoch of the best trials of each optimizer, "
+    "with the learning rate they used beneath.",
+    "best_of_k": "How good each optimizer gets when tuned with k trials: the expected best "
+    "of k of its trials, with a 95% bootstrap band. Compare optimizers at the same k.",
+    "lr_score": "Score against the initial learning rate, per optimizer; colours are schedules.",
+    "schedules": "The learning-rate schedules the trials used, as a multiple of the initial rate.",
+    "importances": "How much of the variation of the score each parameter explains, "
+    "over all completed trials and within each optimizer.",
+}
+_SUMMARY_NOTE = (
+    "Each optimizer first (all its schedules pooled), then each schedule it ran with. "
+    "<b>best of k</b> is the expected best score of <i>k</i> trials drawn from this study's "
+    "trials of that row: the score an optimizer reaches when tuned with a budget of <i>k</i> "
+    "trials, so optimizers are compared at an equal budget. Pruned and diverged trials count "
+    "with the last score they reported, trials without any score as the study's worst. "
+    "In brackets: its 95% bootstrap interval."
+)
+_CSS = """
+body { margin: 0; background: #f6f8fa; color: #1f2328;
+       font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+main { max-width: 1400px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; }
+h1 { font-size: 1.6em; margin: 0 0 4px; }
+h2 { font-size: 1.2em; margin: 32px 0 8px; padding-bottom: 4px; border-bottom: 1px solid #d0d7de; }
+.meta, .note, figcaption { color: #57606a; }
+.note { font-size: 13px; max-width: 80em; }
+.headline { font-size: 1.1em; }
+.banner { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: 8px 12px; }
+table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
+th, td { padding: 4px 6px; text-align: left; white-space: nowrap; }
+td { border-bottom: 1px solid #eaeef2; }
+th { background: #f6f8fa; font-weight: 600; }
+.num { text-align: right; }
+td.text { white-space: normal; min-width: 16em; }
+.wide { overflow-x: auto; }
+table.summary tr.pooled td { border-top: 1px solid #d0d7de; }
+table.summary tr.pooled td:not(.text) { font-weight: 600; }
+table.summary tr:not(.pooled) td:first-child { color: #8c959f; }
+.scroll { overflow: auto; max-height: 640px; border: 1px solid #d0d7de; }
+.scroll thead th { position: sticky; top: 0; }
+figure { margin: 24px 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
+pre { background: #f6f8fa; border-radius: 6px; padding: 12px; overflow: auto; }
+"""
+
+
+def render_page(report: Report, images: Mapping[str, bytes]) -> str:
+    """The HTML page of ``report``, with ``images`` (name -> PNG bytes) inlined."""
+    title = f"Study {report.study_name}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}: tuner report</title>",
+        f"<style>{_CSS}</style></head><body><main>",
+        _header(report),
+        '<h2 id="summary">Summary: which optimizer to use</h2>',
+        f'<p class="note">{_SUMMARY_NOTE}</p>',
+        _summary_table(report.summary) if len(report.summary) else "<p>No trial finished yet.</p>",
+        '<h2 id="best">Best trial</h2>',
+        _best(report),
+        '<h2 id="plots">Plots</h2>',
+        *(_figure(name, png) for name, png in images.items()),
+        f'<h2 id="trials">All trials ({len(report.trials)})</h2>',
+        _trials_table(report.trials),
+        "</main></body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _header(report: Report) -> str:
+    attrs = report.attrs
+    facts = [
+        attrs.get("estimator"),
+        report.direction,
+        _spec("sampler", attrs.get("sampler")),
+        _spec("pruner", attrs.get("pruner")),
+        None if attrs.get("seed") is None else f"seed {attrs['seed']}",
+        None if attrs.get("n_trials") is None else f"budget {attrs['n_trials']} trials",
+        None if attrs.get("storage") is None else f"storage {attrs['storage']}",
+    ]
+    counts = report.counts
+    tally = ", ".join(
+        f"{counts.get(name, 0)} {name}" for name in ("complete", "pruned", "diverged", "failed")
+    )
+    lines = [
+        f"<h1>{escape(f'Study {report.study_name}')}</h1>",
+        f'<p class="meta">{escape(" · ".join(str(f) for f in facts if f))}</p>',
+        f"<p>Trials: {tally}.</p>",
+    ]
+    lines += _verdict(report)
+    pending = {k: counts.get(k, 0) for k in ("running", "waiting") if counts.get(k, 0)}
+    if pending:
+        what = " and ".join(f"{n} {k}" for k, n in pending.items())
+        lines.append(
+            f'<p class="banner">The study is not finished: {what}. '
+            "This report shows the trials that had finished when it was written.</p>"
+        )
+    if counts.get("interrupted"):
+        lines.append(
+            f'<p class="note">{counts["interrupted"]} trial(s) cut short by an interrupted run '
+            "were run again; they are not counted.</p>"
+        )
+    if attrs.get("aborted"):
+        lines.append(
+            f'<p class="banner">The study stopped early: its last trials all failed with '
+            f"{escape(str(attrs['aborted']))}</p>"
+        )
+    return "\n".join(lines)
+
+
+def _verdict(report: Report) -> list[str]:
+    """The answer first: the best trial, and the optimizer ahead at an equal budget."""
+    lines = []
+    if report.best is not None:
+        best = report.best
+        setup = " + ".join(
+            str(best.params[k]) for k in ("optimizer", "schedule") if k in best.params
+        )
+        lines.append(
+            f'<p class="headline">Best: <b>{escape(setup)}</b>, score '
+            f"<b>{format_number(best.value)}</b> (trial #{best.number}).</p>"
+        )
+    pooled = report.summary[report.summary["schedule"] == ALL]
+    if len(pooled) > 1 and pooled["best_of_k"].notna().any():
+        leader, runner_up = pooled.iloc[0], pooled.iloc[1]  # the summary puts the best first
+        text = (
+            f'<p class="headline">At an equal budget of {leader["k"]} trials per optimizer: '
+            f"<b>{escape(str(leader['optimizer']))}</b>, expected best score "
+            f"<b>{format_number(leader['best_of_k'])}</b>"
+        )
+        if pd.notna(runner_up["best_of_k"]):
+            other = escape(str(runner_up["optimizer"]))
+            text += (
+                f", not clearly ahead of {other} (their 95% intervals overlap)"
+                if _overlap(leader, runner_up)
+                else f", ahead of {other} beyond their 95% intervals"
+            )
+        lines.append(text + ".</p>")
+    return lines
+
+
+def _overlap(first: pd.Series, second: pd.Series) -> bool:
+    """Whether two summary rows' best-of-k intervals overlap."""
+    return bool(
+        first["best_of_k_low"] <= second["best_of_k_high"]
+        and second["best_of_k_low"] <= first["best_of_k_high"]
+    )
+
+
+def _spec(kind: str, spec: Any) -> str | None:
+    """``sampler tpe (n_startup_trials=10)`` from a recorded ``{"name": ..., **options}``."""
+    if not isinstance(spec, Mapping):
+        return None if spec is None else f"{kind} {spec}"
+    options = ", ".join(f"{k}={v}" for k, v in spec.items() if k != "name")
+    return f"{kind} {spec.get('name', '?')}" + (f" ({options})" if options else "")
+
+
+def _best(report: Report) -> str:
+    best = report.best
+    if best is None:
+        return "<p>No trial completed yet.</p>"
+    params = pd.DataFrame(
+        {"parameter": list(best.params), "value": [format_number(v) for v in best.params.values()]}
+    )
+    code = (
+        f"<pre><code>{escape(best.code)}</code></pre>"
+        if best.code
+        else '<p class="note">No code: a class of this trial is not registered here.</p>'
+    )
+    return (
+        f"<p>Trial #{best.number} scored <b>{format_number(best.value)}</b>.</p>"
+        + _table(params, numeric={"value"})
+        + "<p>Rebuild its estimator:</p>"
+        + code
+    )
+
+
+def _figure(name: str, png: bytes) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    caption = escape(CAPTIONS.get(name, name))
+    return (
+        f'<figure id="plot-{escape(name)}"><img src="data:image/png;base64,{data}" '
+        f'alt="{escape(name)} plot"><figcaption>{caption}</figcaption></figure>'
+    )
+
+
+def _summary_table(summary: pd.DataFrame) -> str:
+    pooled = (summary["schedule"] == ALL).tolist()
+    table = _table(
+        summary_display(summary),
+        numeric=SUMMARY_NUMERIC,
+        text={"best parameters"},
+        row_classes=["pooled" if p else "" for p in pooled],
+        table_class="summary",
+    )
+    return f'<div class="wide">{table}</div>'
+
+
+def _trials_table(trials: pd.DataFrame) -> str:
+    if not len(trials):
+        return "<p>No trial has started.</p>"
+    numeric = {c for c, dtype in trials.dtypes.items() if pd.api.types.is_numeric_dtype(dtype)}
+    shown = trials_display(trials).rename(columns={"duration_s": "duration"})
+    return f'<div class="scroll">{_table(shown, numeric | {"duration"})}</div>'
+
+
+def _table(
+    frame: pd.DataFrame,
+    numeric: Collection[str] = (),
+    text: Collection[str] = (),
+    row_classes: list[str] | None = None,
+    table_class: str = "",
+) -> str:
+    """An HTML table of string cells; ``numeric`` columns right-aligned, ``text`` ones wrapped."""
+
+    def cls(column: str) -> str:
+        name = "num" if column in numeric else "text" if column in text else ""
+        return f' class="{name}"' if name else ""
+
+    head = "".join(f"<th{cls(c)}>{escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for i, values in enumerate(frame.itertuples(index=False)):
+        row_class = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
+        cells = "".join(f"<td{cls(c)}>{escape(v)}</td>" for c, v in zip(frame.columns, values))
+        rows.append(f"<tr{row_class}>{cells}</tr>")
+    opening = f'<table class="{table_class}">' if table_class else "<table>"
+    return f"{opening}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

@@ -1,0 +1,301 @@
+"""The report's plots, drawn from its tables with matplotlib (no pyplot, no display needed).
+
+Each function takes report tables and returns a :class:`matplotlib.figure.Figure`
+of a fixed size (:data:`SIZES` inches at :data:`DPI`), so the PNG files have
+known pixel sizes. Optuna's own matplotlib plots are not used: they colour
+nothing by optimizer and would compute the importances a second time.
+Every optimizer keeps one colour across the plots.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import matplotlib as mpl
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
+from .bestofk import N_BOOT, best_of_k_curve
+from .summary import draw_scores, finished
+from .tables import ALL
+
+__all__ = [
+    "DPI",
+    "SIZES",
+    "best_of_k_figure",
+    "curves_figure",
+    "history_figure",
+    "importances_figure",
+    "lr_score_figure",
+    "png_bytes",
+    "schedules_figure",
+]
+
+#: Resolution of the PNG files (dots per inch).
+DPI = 100
+#: Size of each figure in inches (width, height); PNGs are ``DPI`` times that.
+SIZES = {
+    "history": (12.0, 4.5),
+    "curves": (12.0, 6.0),
+    "best_of_k": (12.0, 4.5),
+    "lr_score": (12.0, 4.0),
+    "schedules": (12.0, 3.5),
+    "importances": (12.0, 4.0),
+}
+_STYLE = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+}
+_SCORE = "validation score"
+_SCORE_NOTE = "dots: completed trials; crosses: pruned or diverged, at their last score"
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    with mpl.rc_context(_STYLE):
+        yield
+
+
+def png_bytes(figure: Figure) -> bytes:
+    """The figure as PNG bytes, identical for identical figures (no software tag, no date)."""
+    buffer = io.BytesIO()
+    with _style():
+        figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _figure(name: str) -> Figure:
+    return Figure(figsize=SIZES[name], dpi=DPI, layout="constrained")
+
+
+def _message(figure: Figure, title: str, text: str) -> Figure:
+    """A figure that says why there is nothing to plot."""
+    ax = figure.subplots()
+    ax.set_axis_off()
+    ax.set_title(title)
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
+    return figure
+
+
+def _colors(categories: pd.Index, palette_name: str = "tab10") -> dict:
+    """One colour per category, in category order, the same in every plot.
+
+    Optimizers take ``tab10``; schedules take ``Dark2``, so that the two never look alike.
+    """
+    palette = mpl.colormaps[palette_name].colors
+    names = [c for c in categories if c != ALL]
+    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+
+
+def _panels(figure: Figure, n: int, **kwargs) -> list[Axes]:
+    return list(figure.subplots(1, n, squeeze=False, **kwargs)[0])
+
+
+def _present(column: pd.Series) -> list:
+    """Categories that occur in ``column``, in category order."""
+    return [c for c in column.cat.categories if (column == c).any()]
+
+
+def _ranked(trials: pd.DataFrame, maximize: bool) -> pd.DataFrame:
+    """Finished trials best first: completed ones by value, then the others by last score."""
+    done = finished(trials).assign(_score=draw_scores(trials, maximize))
+    done = done.assign(_complete=done["outcome"] == "complete")
+    return done.sort_values(["_complete", "_score", "number"], ascending=[False, False, True])
+
+
+def _scores(ax: Axes, rows: pd.DataFrame, x: str, color, label: str | None = None) -> None:
+    """Completed trials as dots at their value; pruned or diverged ones as crosses (last score)."""
+    complete = rows[rows["outcome"] == "complete"]
+    stopped = rows[rows["outcome"].isin(["pruned", "diverged"])]
+    ax.plot(complete[x], complete["value"], "o", color=color, ms=5, alpha=0.85, label=label)
+    ax.plot(stopped[x], stopped["last_score"], "x", color=color, ms=5, alpha=0.85)
+
+
+# -- the plots -----------------------------------------------------------------------
+def history_figure(trials: pd.DataFrame, maximize: bool = True) -> Figure:
+    """Score of each trial in trial order, coloured by optimizer, with the best so far."""
+    title = "Optimization history"
+    with _style():
+        figure = _figure("history")
+        done = finished(trials)
+        if done[["value", "last_score"]].isna().all(axis=None):
+            return _message(figure, title, "no trial reported a score")
+        ax = figure.subplots()
+        colors = _colors(trials["optimizer"].cat.categories)
+        for name in _present(done["optimizer"]):
+            _scores(ax, done[done["optimizer"] == name], "number", colors[name], label=name)
+        values = done.set_index("number")["value"].dropna()
+        if len(values):
+            best = values.cummax() if maximize else values.cummin()
+            ax.step(best.index, best.to_numpy(), where="post", color="0.2", lw=1.2,
+                    label="best so far")  # fmt: skip
+        ax.set(title=f"{title} ({_SCORE_NOTE})", xlabel="trial number", ylabel=_SCORE)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(title="optimizer", loc="best")
+        return figure
+
+
+def curves_figure(
+    trials: pd.DataFrame, curves: pd.DataFrame, maximize: bool = True, top: int = 3
+) -> Figure:
+    """Validation score and learning rate per epoch of the ``top`` trials of each optimizer."""
+    title = "Learning curves"
+    with _style():
+        figure = _figure("curves")
+        ranked = _ranked(trials, maximize)
+        ranked = ranked[ranked["number"].isin(curves["number"])]
+        names = _present(ranked["optimizer"]) if len(ranked) else []
+        if not names:
+            return _message(figure, title, "no learning curves recorded")
+        axes = figure.subplots(2, len(names), squeeze=False, sharex=True, sharey="row")
+        colors = _colors(trials["optimizer"].cat.categories)
+        styles = ["-", "--", ":"]
+        for col, name in enumerate(names):
+            score_ax, lr_ax = axes[0, col], axes[1, col]
+            best = ranked[ranked["optimizer"] == name].head(top)
+            for rank, row in enumerate(best.itertuples()):
+                curve = curves[curves["number"] == row.number]
+                score = (
+                    f"{row.value:.4g}"
+                    if row.outcome == "complete"
+                    else f"{row.last_score:.4g} {row.outcome}"
+                )
+                style = {"color": colors[name], "ls": styles[rank % len(styles)], "lw": 1.5,
+                         "marker": "o" if len(curve) == 1 else None}  # fmt: skip
+                label = f"#{row.number}: {score}, {row.schedule}"
+                score_ax.plot(curve["epoch"], curve["score"], label=label, **style)
+                lr_ax.plot(curve["epoch"], curve["lr"], **style)
+            score_ax.set_title(f"{name}: best {len(best)}")
+            score_ax.legend(loc="lower right")
+            lr_ax.set_yscale("log")
+            lr_ax.set_xlabel("epoch")
+            lr_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes[0, 0].set_ylabel(_SCORE)
+        axes[1, 0].set_ylabel("learning rate (log)")
+        figure.suptitle(f"{title}: the best trials of each optimizer, learning rate beneath")
+        return figure
+
+
+def best_of_k_figure(
+    trials: pd.DataFrame, summary: pd.DataFrame, maximize: bool = True, n_boot: int = N_BOOT,
+    seed: int = 0,
+) -> Figure:  # fmt: skip
+    """Expected best score against the number of trials spent on each optimizer."""
+    title = "Best of k: expected best score when tuning with k trials"
+    with _style():
+        figure = _figure("best_of_k")
+        done = finished(trials).assign(_score=draw_scores(trials, maximize))
+        done = done[done["_score"].notna()]
+        names = _present(done["optimizer"]) if len(done) else []
+        if not names:
+            return _message(figure, title, "no trial reported a score")
+        ax = figure.subplots()
+        colors = _colors(trials["optimizer"].cat.categories)
+        sign = 1.0 if maximize else -1.0
+        for name in names:
+            scores = done.loc[done["optimizer"] == name, "_score"].to_numpy()
+            k, estimate, low, high = best_of_k_curve(scores, n_boot, seed).T
+            ax.plot(k, sign * estimate, color=colors[name], lw=1.8, label=name)
+            ax.fill_between(k, sign * low, sign * high, color=colors[name], alpha=0.12, lw=0)
+        budget = summary.loc[summary["schedule"] == ALL, "k"]
+        if len(budget):
+            k = budget.iloc[0]
+            ax.axvline(k, color="0.5", ls=":", lw=1, label=f"k of the summary ({k})")
+        ax.set(
+            title=f"{title} (band: 95% bootstrap interval)",
+            xlabel="trials per optimizer (tuning budget k, log scale)",
+            ylabel=f"expected best {_SCORE}",
+        )
+        # Budgets matter by their order of magnitude, and small ones differ most.
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+        ax.legend(title="optimizer", loc="lower right")
+        return figure
+
+
+def lr_score_figure(trials: pd.DataFrame) -> Figure:
+    """Score against learning rate (log axis), one panel per optimizer, coloured by schedule."""
+    title = "Learning rate vs score"
+    with _style():
+        figure = _figure("lr_score")
+        done = finished(trials)
+        if "lr" in done.columns:
+            done = done[done["lr"].notna()]
+        names = _present(done["optimizer"]) if "lr" in done.columns and len(done) else []
+        if not names:
+            return _message(figure, title, "no trial with a learning rate")
+        axes = _panels(figure, len(names), sharey=True)
+        colors = _colors(trials["schedule"].cat.categories, "Dark2")
+        for ax, name in zip(axes, names):
+            rows = done[done["optimizer"] == name]
+            for schedule in _present(rows["schedule"]):
+                _scores(ax, rows[rows["schedule"] == schedule], "lr", colors[schedule], schedule)
+            ax.set_xscale("log")
+            ax.set(title=name, xlabel="initial learning rate (log)")
+        axes[0].set_ylabel(_SCORE)
+        axes[-1].legend(title="schedule", loc="best")
+        figure.suptitle(f"{title} ({_SCORE_NOTE})")
+        return figure
+
+
+def schedules_figure(trials: pd.DataFrame, curves: pd.DataFrame, maximize: bool = True) -> Figure:
+    """The schedule shapes used: learning rate over its initial value, per epoch."""
+    title = "Schedules used"
+    with _style():
+        figure = _figure("schedules")
+        # Merged onto the ranking, so that each schedule's trials come best first.
+        shapes = _ranked(trials, maximize)[["number", "schedule"]].merge(
+            curves.dropna(subset=["lr"]), on="number"
+        )
+        names = _present(shapes["schedule"]) if len(shapes) else []
+        if not names:
+            return _message(figure, title, "no learning rates recorded")
+        first = shapes.groupby("number")["lr"].transform("first")
+        shapes = shapes.assign(factor=shapes["lr"] / first)
+        axes = _panels(figure, len(names), sharey=True)
+        colors = _colors(trials["schedule"].cat.categories, "Dark2")
+        for ax, name in zip(axes, names):
+            rows = shapes[shapes["schedule"] == name]
+            numbers = rows["number"].unique()  # best first, as ranked
+            for number in numbers[1:]:
+                trial = rows[rows["number"] == number]
+                ax.plot(trial["epoch"], trial["factor"], color="0.6", lw=0.8, alpha=0.5)
+            best = rows[rows["number"] == numbers[0]]
+            ax.plot(best["epoch"], best["factor"], color=colors[name], lw=2)
+            ax.set(title=f"{name}: {len(numbers)} trials", xlabel="epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes[0].set_ylabel("learning rate / initial")
+        figure.suptitle(f"{title} (coloured: the best trial with each schedule)")
+        return figure
+
+
+def importances_figure(importances: pd.DataFrame, method: str = "fANOVA") -> Figure:
+    """Horizontal bars of parameter importance, over all trials and per optimizer."""
+    title = "Parameter importances"
+    with _style():
+        figure = _figure("importances")
+        scopes = _present(importances["optimizer"]) if len(importances) else []
+        if not scopes:
+            return _message(figure, title, "not enough completed trials to rank parameters")
+        axes = _panels(figure, len(scopes))
+        colors = _colors(importances["optimizer"].cat.categories)
+        for ax, scope in zip(axes, scopes):
+            rows = importances[importances["optimizer"] == scope].sort_values("importance")
+            color = "0.35" if scope == ALL else colors[scope]
+            ax.barh(rows["param"], rows["importance"], color=color)
+            n = rows["n_trials"].iloc[0]
+            ax.set(title=f"{'all trials' if scope == ALL else scope} ({n} trials)", xlim=(0, 1),
+                   xlabel="importance (share)")  # fmt: skip
+            ax.grid(axis="y", visible=False)
+        figure.suptitle(f"{title} ({method}, completed trials)")
+        return figure
