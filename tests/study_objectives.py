@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -12,6 +13,7 @@ import optuna
 from optuna.trial import TrialState
 
 from tuner.budget import counts_towards_budget
+from tuner.storage import open_storage
 
 
 def value_of(x: float) -> float:
@@ -76,3 +78,25 @@ def assert_nothing_lost(study: optuna.Study, n_trials: int, ledger: str | None =
             attempt = json.loads(line)
             assert attempt["number"] in by_number, f"attempt {attempt} is not in the storage"
             assert by_number[attempt["number"]].params["x"] == attempt["x"]
+
+
+def wait_until_running(
+    storage: str, name: str, proc: subprocess.Popen, completed: int = 1, timeout: float = 120
+) -> None:
+    """Wait until study ``name`` has ``completed`` trials done and one running.
+
+    Kills ``proc`` and raises ``AssertionError`` if that does not happen in time.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        if Path(storage).exists():
+            try:
+                study = optuna.load_study(study_name=name, storage=open_storage(storage))
+            except KeyError:  # the run has not created the study yet
+                continue
+            states = Counter(t.state for t in study.get_trials(deepcopy=False))
+            if states[TrialState.COMPLETE] >= completed and states[TrialState.RUNNING] >= 1:
+                return
+    proc.kill()
+    raise AssertionError(f"study {name!r} never got going")

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import optuna
 import pandas as pd
 import pytest
 from optuna.trial import TrialState
+from study_objectives import wait_until_running
 
 from tuner.cli import main
 from tuner.storage import default_storage, open_storage
@@ -120,17 +120,7 @@ def test_killed_run_resumes_with_nothing_lost(tmp_path):
     out = tmp_path / "reports"
     args = [sys.executable, "-m", "tuner.cli", "run", str(path), "--out", str(out), "--no-progress"]
     proc = subprocess.Popen(args, start_new_session=True, stdout=subprocess.DEVNULL)
-    journal = Path(default_storage("killed", out))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        time.sleep(0.2)
-        if journal.exists():
-            states = Counter(t.state for t in trials(tmp_path, "killed"))
-            if states[TrialState.COMPLETE] >= 1 and states[TrialState.RUNNING] >= 1:
-                break
-    else:
-        proc.kill()
-        pytest.fail("the study never got going")
+    wait_until_running(default_storage("killed", out), "killed", proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     subprocess.run(args, check=True, timeout=300, stdout=subprocess.DEVNULL)

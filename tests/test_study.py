@@ -15,7 +15,7 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
-from study_objectives import LedgerObjective, assert_nothing_lost
+from study_objectives import LedgerObjective, assert_nothing_lost, wait_until_running
 
 from tuner.storage import default_storage, open_storage, repair_journal
 from tuner.study import StudyAborted, reconcile, run_study
@@ -29,7 +29,7 @@ def load(study_name: str, storage: str) -> optuna.Study:
 def test_exact_number_of_trials_whatever_n_jobs(tmp_path, n_jobs):
     ledger = tmp_path / "ledger.jsonl"
     study = run_study(
-        LedgerObjective(str(ledger)),
+        LedgerObjective(str(ledger), sleep=0.1),  # trials long enough for both workers
         study_name="exact",
         n_trials=9,
         n_jobs=n_jobs,
@@ -158,16 +158,7 @@ def test_killed_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
     args = [sys.executable, str(script), str(tmp_path), str(ledger), "10"]
     proc = subprocess.Popen(args, start_new_session=True)
     storage = default_storage("kill", tmp_path)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # wait until some trials ended and some run
-        time.sleep(0.2)
-        if Path(storage).exists():
-            states = Counter(t.state for t in load("kill", storage).get_trials())
-            if states[TrialState.COMPLETE] >= 2 and states[TrialState.RUNNING] >= 1:
-                break
-    else:
-        proc.kill()
-        pytest.fail("the study never got going")
+    wait_until_running(storage, "kill", proc, completed=2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert Counter(t.state for t in load("kill", storage).get_trials())[TrialState.RUNNING] > 0
@@ -187,13 +178,7 @@ def test_ctrl_c_fails_running_trials_cleanly_and_resumes(tmp_path):
     args = [sys.executable, str(script), str(tmp_path), str(ledger), "8"]
     proc = subprocess.Popen(args, start_new_session=True, stderr=subprocess.PIPE)
     storage = default_storage("kill", tmp_path)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        time.sleep(0.2)
-        if Path(storage).exists():
-            states = Counter(t.state for t in load("kill", storage).get_trials())
-            if states[TrialState.COMPLETE] >= 1 and states[TrialState.RUNNING] >= 1:
-                break
+    wait_until_running(storage, "kill", proc)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
