@@ -97,7 +97,9 @@ def test_dask_local_cluster_backend(tmp_path):
     assert_nothing_lost(study, 8, ledger)
 
 
-def test_local_file_storage_with_a_remote_scheduler_is_refused(tmp_path):
+@pytest.mark.parametrize("scheduler", ["tcp://10.1.2.3:8786", "tcp://scheduler.example:8786"])
+def test_local_file_storage_with_a_remote_scheduler_is_refused(tmp_path, scheduler):
+    # Refused before any connection is tried: these addresses are never contacted.
     with pytest.raises(ValueError, match="storage every worker can reach"):
         run_study(
             LedgerObjective(str(tmp_path / "l")),
@@ -105,8 +107,33 @@ def test_local_file_storage_with_a_remote_scheduler_is_refused(tmp_path):
             n_trials=2,
             directory=tmp_path,
             backend="dask",
-            scheduler="tcp://127.0.0.1:8786",
+            scheduler=scheduler,
         )
+
+
+def test_a_scheduler_needs_the_dask_backend(tmp_path):
+    with pytest.raises(ValueError, match="needs backend='dask'"):
+        run_study(LedgerObjective(str(tmp_path / "l")), study_name="r", n_trials=2,
+                  directory=tmp_path, scheduler="tcp://127.0.0.1:8786")  # fmt: skip
+
+
+def test_a_loopback_scheduler_shares_a_local_journal(tmp_path):
+    from distributed import LocalCluster
+
+    ledger = str(tmp_path / "ledger")
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        study = run_study(
+            LedgerObjective(ledger),
+            study_name="loop",
+            n_trials=6,
+            n_jobs=2,
+            directory=tmp_path,
+            backend="dask",
+            scheduler=cluster.scheduler_address,
+            pruner="none",
+        )
+    assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+    assert_nothing_lost(study, 6, ledger)
 
 
 RUN_SCRIPT = textwrap.dedent("""

@@ -12,10 +12,12 @@ ended on their own reaches ``n_trials`` with nothing lost and nothing twice.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import socket
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -70,6 +72,21 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:  # alive, owned by someone else
         return True
     return True
+
+
+def _is_loopback(address: str) -> bool:
+    """Whether a scheduler address (``tcp://host:port``) listens on this machine only.
+
+    Only workers of this machine can join such a scheduler, so they all reach
+    a local journal file.
+    """
+    host = urllib.parse.urlsplit(address if "://" in address else f"tcp://{address}").hostname
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
 
 
 # -- the run ---------------------------------------------------------------------------
@@ -183,7 +200,9 @@ def run_study(
         of ``n_jobs`` single-threaded worker processes is started.
     scheduler : str, optional
         Address of a Dask scheduler (``tcp://host:8786``); its workers must all
-        reach ``storage``, so a journal file (local to this machine) is refused.
+        reach ``storage``, so a journal file (local to this machine) is refused
+        unless the scheduler listens on loopback (``tcp://127.0.0.1:...``, a
+        cluster of this machine only).
 
     Returns
     -------
@@ -208,10 +227,13 @@ def run_study(
         raise ValueError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if scheduler is not None and (backend != "dask" or is_local_file(storage)):
+    if scheduler is not None and backend != "dask":
+        raise ValueError(f"a Dask scheduler needs backend='dask', got backend={backend!r}")
+    if scheduler is not None and is_local_file(storage) and not _is_loopback(scheduler):
         raise ValueError(
-            "a Dask scheduler needs backend='dask' and a storage every worker can reach "
-            f"(for example postgresql://...); {mask_url(storage)!r} is a file on this machine"
+            f"the Dask scheduler {scheduler!r} may have workers on other machines: it needs "
+            "a storage every worker can reach (for example postgresql://...); "
+            f"{mask_url(storage)!r} is a file on this machine"
         )
     sampler_spec, pruner_spec = _spec(sampler, "tpe"), _spec(pruner, "median")
     make_sampler(
