@@ -39,6 +39,11 @@ class Adam(Optimizer):
     denominator uses the running maximum :math:`v_{max} \leftarrow \max(v_{max}, v)`
     in place of :math:`v` (as PyTorch does, before bias correction).
 
+    The state keeps the moments as exponentially weighted sums,
+    ``m_sum`` :math:`= m / (1-\beta_1)` and ``v_sum`` :math:`= v / (1-\beta_2)`
+    (and ``v_max_sum``), which update as :math:`\beta s + g` without a scaling
+    pass; the update is the formula above, rewritten in those terms.
+
     Parameters
     ----------
     lr : float, default=1e-3
@@ -86,14 +91,16 @@ class Adam(Optimizer):
         _check_bool(name, "amsgrad", self.amsgrad)
 
     def _buffer_names(self) -> tuple[str, ...]:
-        return ("m", "v", "v_max") if self.amsgrad else ("m", "v")
+        return ("m_sum", "v_sum", "v_max_sum") if self.amsgrad else ("m_sum", "v_sum")
 
     def _coefficients(self, lr: float, t: int) -> tuple[float, ...]:
-        bc1 = 1.0 - self.beta1**t
-        root_bc2 = math.sqrt(1.0 - self.beta2**t)
-        # eta*m_hat/(sqrt(v_hat)+eps) == (eta*sqrt(bc2)/bc1) * m/(sqrt(v)+eps*sqrt(bc2)):
-        # the same formula with one pass fewer over the arrays.
-        return (self.beta1, self.beta2, lr * root_bc2 / bc1, self.eps * root_bc2, None)
+        # With M = m/(1-b1), V = v/(1-b2) and s = sqrt((1-b2)/bc2):
+        # eta*m_hat/(sqrt(v_hat)+eps) == (eta*(1-b1)/(bc1*s)) * M/(sqrt(V)+eps/s),
+        # so the moments need no scaling pass and the bias correction none either.
+        b1, b2 = self.beta1, self.beta2
+        s = math.sqrt((1.0 - b2) / (1.0 - b2**t))
+        step_size = lr * (1.0 - b1) / ((1.0 - b1**t) * s)
+        return (b1, b2, step_size, self.eps / s, None)
 
     def _kernel(self, p, g, bufs, tmp, coef) -> None:
         b1, b2, step_size, eps, shrink = coef
@@ -101,11 +108,9 @@ class Adam(Optimizer):
         if shrink is not None:
             p *= shrink
         m *= b1
-        np.multiply(g, 1.0 - b1, out=tmp)
-        m += tmp
+        m += g
         v *= b2
         np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - b2
         v += tmp
         if len(bufs) == 3:
             v = np.maximum(bufs[2], v, out=bufs[2])

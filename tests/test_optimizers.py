@@ -169,6 +169,24 @@ def test_momentum_keeps_lr_inside_velocity():
     assert not np.isclose(p[0], torch_form)
 
 
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_state_holds_the_moments_as_weighted_sums(amsgrad):
+    rng = np.random.default_rng(7)
+    b1, b2 = 0.8, 0.95
+    opt = optim.Adam(lr=0.01, beta1=b1, beta2=b2, amsgrad=amsgrad)
+    p = rng.normal(size=6)
+    state, ref = opt.init(p), {}
+    for t in range(1, 5):
+        g = rng.normal(size=6)
+        opt.step(p, g, state)
+        ref_adam(np.zeros(6), g, ref, 0.01, t, b1=b1, b2=b2, amsgrad=amsgrad)
+    buffers = {name: buf.vector for name, buf in state.buffers.items()}
+    np.testing.assert_allclose(buffers["m_sum"], ref["m"] / (1 - b1), rtol=1e-13)
+    np.testing.assert_allclose(buffers["v_sum"], ref["v"] / (1 - b2), rtol=1e-13)
+    if amsgrad:
+        np.testing.assert_allclose(buffers["v_max_sum"], ref["vmax"] / (1 - b2), rtol=1e-13)
+
+
 def test_clip_norm_scales_the_global_norm():
     opt = optim.SGD(lr=1.0, clip_norm=1.0)
     params = [np.zeros(3), np.zeros(4)]
@@ -306,9 +324,9 @@ def test_state_dict_restores_a_state_made_for_the_same_layout():
     other = opt.init(params)
     other.load_state_dict(state.state_dict())
     assert other.t == 1
-    np.testing.assert_array_equal(other.buffers["m"].vector, state.buffers["m"].vector)
+    np.testing.assert_array_equal(other.buffers["m_sum"].vector, state.buffers["m_sum"].vector)
     wrong = opt.init(np.zeros(5))
-    with pytest.raises(ValueError, match="buffer 'm' has shape"):
+    with pytest.raises(ValueError, match="buffer 'm_sum' has shape"):
         wrong.load_state_dict(state.state_dict())
 
 
