@@ -217,7 +217,8 @@ def test_eight_workers_on_a_fresh_study(tmp_path, kind, request):
         storage, name = str(tmp_path / "s" / "journal.log"), "eight"
     ledger = str(tmp_path / "ledger.jsonl")
     study = run_study(
-        LedgerObjective(ledger, epochs=2),
+        # Trials long enough that one worker cannot finish them all while the others start.
+        LedgerObjective(ledger, epochs=2, sleep=0.2),
         study_name=name,
         n_trials=24,
         n_jobs=8,

@@ -17,6 +17,7 @@ import pytest
 from optuna.trial import TrialState
 from study_objectives import LedgerObjective, assert_nothing_lost, wait_until_running
 
+from tuner.budget import count_trials
 from tuner.storage import default_storage, open_storage, repair_journal
 from tuner.study import StudyAborted, reconcile, run_study
 
@@ -111,7 +112,11 @@ def test_timeout_stops_starting_trials_and_the_rest_resumes(tmp_path):
     assert time.monotonic() - start < 5
     done = len([t for t in study.trials if t.state == TrialState.COMPLETE])
     assert 0 < done < 500
-    assert len(study.get_trials(states=(TrialState.WAITING,))) == 500 - done
+    assert not study.get_trials(states=(TrialState.RUNNING,))
+    # The next run picks up from there: a budget of three more runs exactly three more.
+    counted = count_trials(study)["counted"]
+    study = run_study(objective, study_name="t", n_trials=counted + 3, directory=tmp_path)
+    assert count_trials(study)["counted"] == len(study.trials) == counted + 3
 
 
 def test_orphaned_running_trials_are_failed_and_reissued(tmp_path):

@@ -261,6 +261,7 @@ def run_study(
         run_id=run_id,
         deadline=None if timeout is None else time.time() + timeout,
         blas_threads=max(1, (joblib.cpu_count() or 1) // n_workers),
+        n_trials=n_trials,
     )
     bar = ProgressBar(study, n_trials, enabled=progress)
     try:
@@ -312,14 +313,18 @@ def _backend(backend: str, scheduler: str | None, n_workers: int) -> Iterator[No
 
 def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, bar, backend) -> None:
     crashed = 0
+    # Workers on a journal file start their trials themselves (see tuner.worker).
+    issue = not is_local_file(cfg.storage)
     while True:
         with exclusive(cfg.storage, cfg.study_name):
-            retry(reconcile, study, n_trials)
+            retry(reconcile, study, n_trials if issue else 0)
         counts = retry(count_trials, study)
-        if counts["waiting"] == 0 or (cfg.deadline is not None and time.time() >= cfg.deadline):
+        missing = n_trials - counts["counted"] - counts["running"] - counts["waiting"]
+        todo = counts["waiting"] + max(0, missing)
+        if todo == 0 or (cfg.deadline is not None and time.time() >= cfg.deadline):
             return
         try:
-            summaries = _run_pool(cfg, min(n_workers, counts["waiting"]), bar, backend)
+            summaries = _run_pool(cfg, min(n_workers, todo), bar, backend)
         except TerminatedWorkerError:
             crashed += 1
             if crashed >= MAX_CRASHED_ROUNDS:
@@ -332,7 +337,7 @@ def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, bar, ba
         if any(s["interrupted"] for s in summaries):
             raise KeyboardInterrupt
         if all(s["ran"] == 0 for s in summaries):
-            return  # tickets exist but nobody could take one (taken by other runs)
+            return  # trials are left but nobody could take one (taken by other runs)
 
 
 def _run_pool(cfg: WorkerConfig, n: int, bar, backend: str) -> list[dict[str, Any]]:
