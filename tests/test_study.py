@@ -17,6 +17,7 @@ import pytest
 from optuna.trial import TrialState
 from study_objectives import LedgerObjective, assert_nothing_lost, wait_until_running
 
+import tuner.study
 from tuner.budget import count_trials
 from tuner.storage import default_storage, open_storage, repair_journal
 from tuner.study import StudyAborted, reconcile, run_study
@@ -119,6 +120,19 @@ def test_timeout_stops_starting_trials_and_the_rest_resumes(tmp_path):
     assert count_trials(study)["counted"] == len(study.trials) == counted + 3
 
 
+def test_a_trial_whose_worker_died_before_recording_itself_runs_again(tmp_path, monkeypatch):
+    # A claimed trial with no worker record: its worker was killed between the two writes.
+    monkeypatch.setattr(tuner.study, "ORPHAN_AGE", 1.0)
+    storage = default_storage("u", tmp_path)
+    optuna.create_study(study_name="u", storage=open_storage(storage), direction="maximize")
+    unrecorded = optuna.load_study(study_name="u", storage=open_storage(storage)).ask()
+    ledger = str(tmp_path / "l")
+    study = run_study(LedgerObjective(ledger), study_name="u", n_trials=3, storage=storage,
+                      pruner="none")  # fmt: skip
+    assert study.trials[unrecorded.number].state == TrialState.FAIL
+    assert_nothing_lost(study, 3, ledger)
+
+
 def test_orphaned_running_trials_are_failed_and_reissued(tmp_path):
     storage = default_storage("o", tmp_path)
     study = optuna.create_study(study_name="o", storage=open_storage(storage))
@@ -192,3 +206,16 @@ def test_ctrl_c_fails_running_trials_cleanly_and_resumes(tmp_path):
     assert states[TrialState.RUNNING] == 0, "Ctrl-C must not leave trials RUNNING"
     subprocess.run(args, check=True, timeout=120)
     assert_nothing_lost(load("kill", storage), 8)
+
+
+def test_telling_a_trial_again_after_a_lost_reply_is_harmless(tmp_path):
+    from tuner.worker import _tell
+
+    study = optuna.create_study(storage=open_storage(str(tmp_path / "j.log")))
+    trial = study.ask()
+    _tell(study, trial, 1.0)
+    _tell(study, trial, 1.0)  # the retry of a tell whose reply was lost: no error
+    assert study.trials[0].state == TrialState.COMPLETE and study.trials[0].value == 1.0
+    running = study.ask()
+    with pytest.raises(ValueError):  # a real error still surfaces
+        _tell(study, running, state=TrialState.WAITING)

@@ -44,8 +44,9 @@ __all__ = ["BACKENDS", "StudyAborted", "create_study", "reconcile", "run_study"]
 
 #: Where worker processes run: joblib's loky processes, or Dask workers.
 BACKENDS = ("loky", "dask")
-#: A RUNNING trial with no recorded worker this old is taken as orphaned (seconds).
-ORPHAN_AGE = 120.0
+#: A worker records itself on a trial right after claiming it; a RUNNING trial still
+#: without a record after this many seconds lost its worker in between.
+ORPHAN_AGE = 10.0
 #: Runs of crashed worker pools tolerated before giving up.
 MAX_CRASHED_ROUNDS = 3
 
@@ -321,8 +322,13 @@ def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, bar, ba
         counts = retry(count_trials, study)
         missing = n_trials - counts["counted"] - counts["running"] - counts["waiting"]
         todo = counts["waiting"] + max(0, missing)
-        if todo == 0 or (cfg.deadline is not None and time.time() >= cfg.deadline):
+        if cfg.deadline is not None and time.time() >= cfg.deadline:
             return
+        if todo == 0:
+            if not retry(_unrecorded_running, study):
+                return
+            time.sleep(1.0)  # a worker killed right after a claim: wait for reconcile to tell
+            continue
         try:
             summaries = _run_pool(cfg, min(n_workers, todo), bar, backend)
         except TerminatedWorkerError:
@@ -338,6 +344,12 @@ def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, bar, ba
             raise KeyboardInterrupt
         if all(s["ran"] == 0 for s in summaries):
             return  # trials are left but nobody could take one (taken by other runs)
+
+
+def _unrecorded_running(study: optuna.Study) -> bool:
+    """Whether a RUNNING trial has no worker recorded (claimed a moment ago, or orphaned)."""
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    return any("worker" not in t.user_attrs for t in running)
 
 
 def _run_pool(cfg: WorkerConfig, n: int, bar, backend: str) -> list[dict[str, Any]]:

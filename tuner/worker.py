@@ -82,14 +82,17 @@ def retry(fn: Callable[..., T], *args: Any, attempts: int = 6, **kwargs: Any) ->
 def run_worker(
     cfg: WorkerConfig, index: int = 0, after_trial: Callable[[], None] | None = None
 ) -> dict[str, Any]:
-    """Claim and run tickets until none is left, the deadline passes or the run stops.
+    """Claim and run trials until none is left, the deadline passes or the run stops.
 
     BLAS threads are limited to ``cfg.blas_threads`` (whatever the backend) so
     that workers never oversubscribe the cores. ``after_trial`` is called after
     each trial. Returns ``{"ran": n, "interrupted": bool, "aborted": message or None}``.
     """
+    after_trial = after_trial or (lambda: None)
+    if cfg.blas_threads >= (os.cpu_count() or 1):
+        return _work(cfg, index, after_trial)  # a limit of every core changes nothing
     with threadpool_limits(limits=cfg.blas_threads):
-        return _work(cfg, index, after_trial or (lambda: None))
+        return _work(cfg, index, after_trial)
 
 
 def _work(cfg: WorkerConfig, index: int, after_trial: Callable[[], None]) -> dict[str, Any]:
@@ -109,18 +112,20 @@ def _work(cfg: WorkerConfig, index: int, after_trial: Callable[[], None]) -> dic
     scan_interval = _heartbeat_interval(study._storage) or 0
     next_scan = 0.0
     while cfg.deadline is None or time.time() < cfg.deadline:
-        if retry(lambda: study.user_attrs).get("stop_run") == cfg.run_id:
+        # The storage's own dict: Study.user_attrs deep-copies every attribute each time.
+        attrs = retry(study._storage.get_study_user_attrs, study._study_id)
+        if attrs.get("stop_run") == cfg.run_id:
             break
         if time.monotonic() >= next_scan:
             retry(_fail_stale_trials, study)
             next_scan = time.monotonic() + scan_interval
-        trial_id = retry(_claim_ticket, study)
-        started = trial_id is None and cfg.n_trials > 0 and is_local_file(cfg.storage)
-        if started:
-            trial_id = retry(_start_trial, study, cfg)
+        if is_local_file(cfg.storage):
+            trial_id, recorded = retry(_take_or_start_trial, study, cfg)
+        else:
+            trial_id, recorded = retry(_claim_ticket, study), False
         if trial_id is None:
             break
-        outcome = _run_trial(study, trial_id, cfg.objective, record_worker=not started)
+        outcome = _run_trial(study, trial_id, cfg.objective, record_worker=not recorded)
         summary["ran"] += 1
         after_trial()
         if outcome == "interrupted":
@@ -137,7 +142,10 @@ def _run_trial(study: optuna.Study, trial_id: int, objective, record_worker: boo
     """Run one claimed trial and record how it ended; return that outcome."""
     trial = retry(optuna.Trial, study, trial_id)
     if record_worker:
-        retry(trial.set_user_attr, "worker", worker_id())
+        try:
+            retry(trial.set_user_attr, "worker", worker_id())
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return "lost"  # failed as orphaned before the record landed; it runs again
     with _heartbeat(study._storage, trial_id):
         try:
             value = objective(trial)
@@ -166,8 +174,11 @@ def _tell(study: optuna.Study, trial: optuna.Trial, value=None, state=None) -> N
     """``study.tell`` that survives a retry after a lost reply (the first one may have landed)."""
     try:
         retry(study.tell, trial, value, state=state)
-    except optuna.exceptions.UpdateFinishedTrialError:
-        pass
+    except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
+        # Optuna refuses to tell a finished trial ("Cannot tell a COMPLETE trial"):
+        # fine when an earlier attempt landed, an error otherwise.
+        if not retry(study._storage.get_trial, trial._trial_id).state.is_finished():
+            raise
 
 
 @contextmanager
@@ -209,19 +220,25 @@ def _fail_stale_trials(study: optuna.Study) -> None:
         optuna.storages.fail_stale_trials(study)
 
 
-def _start_trial(study: optuna.Study, cfg: WorkerConfig) -> int | None:
-    """Create a RUNNING trial recording this worker, or None when the budget is taken.
+def _take_or_start_trial(study: optuna.Study, cfg: WorkerConfig) -> tuple[int | None, bool]:
+    """Claim a WAITING trial, else start a new one if the budget allows.
 
-    The study's lock (the one that serializes runs issuing tickets) is held from
-    the count to the write, so concurrent workers and runs never overshoot.
+    Returns the trial id (None when the budget is taken) and whether this
+    worker is already recorded on it (a new trial is created with its record).
+    The study's lock (the one that serializes runs issuing tickets) is held
+    from the count to the write, so concurrent workers and runs never overshoot.
     """
     storage = study._storage
     with exclusive(cfg.storage, cfg.study_name):
         trials = storage.get_all_trials(study._study_id, deepcopy=False)
+        for t in trials:  # re-queued trials first
+            if t.state == TrialState.WAITING:
+                if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
+                    return t._trial_id, False
         open_states = (TrialState.RUNNING, TrialState.WAITING)
         taken = sum(t.state in open_states or counts_towards_budget(t) for t in trials)
         if taken >= cfg.n_trials:
-            return None
+            return None, False
         template = optuna.trial.FrozenTrial(
             number=-1,
             state=TrialState.RUNNING,
@@ -235,7 +252,7 @@ def _start_trial(study: optuna.Study, cfg: WorkerConfig) -> int | None:
             intermediate_values={},
             trial_id=-1,
         )
-        return storage.create_new_trial(study._study_id, template_trial=template)
+        return storage.create_new_trial(study._study_id, template_trial=template), True
 
 
 def _claim_ticket(study: optuna.Study) -> int | None:
