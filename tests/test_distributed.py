@@ -7,6 +7,7 @@ the reason, only when it cannot be reached or its driver is not installed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -82,18 +83,30 @@ def test_postgres_storage_with_two_workers(tmp_path, pg_study):
 
 
 @needs_dask
-def test_dask_local_cluster_backend(tmp_path):
+@pytest.mark.parametrize("own_cluster", [False, True], ids=["run's cluster", "loopback scheduler"])
+def test_dask_backend_on_a_local_journal(tmp_path, own_cluster):
+    # Without a scheduler the run starts a LocalCluster; one of our own is passed by
+    # its loopback address, which may share the local journal file.
+    from distributed import LocalCluster
+
     ledger = str(tmp_path / "ledger.jsonl")
-    study = run_study(
-        LedgerObjective(ledger),
-        study_name="dask",
-        n_trials=8,
-        n_jobs=2,
-        directory=tmp_path,
-        seed=0,
-        pruner="none",
-        backend="dask",
-    )
+    with contextlib.ExitStack() as stack:
+        scheduler = None
+        if own_cluster:
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+            scheduler = stack.enter_context(cluster).scheduler_address
+            assert scheduler.startswith("tcp://127.0.0.1:")
+        study = run_study(
+            LedgerObjective(ledger),
+            study_name="dask",
+            n_trials=8,
+            n_jobs=2,
+            directory=tmp_path,
+            seed=0,
+            pruner="none",
+            backend="dask",
+            scheduler=scheduler,
+        )
     assert_nothing_lost(study, 8, ledger)
 
 
@@ -111,29 +124,21 @@ def test_local_file_storage_with_a_remote_scheduler_is_refused(tmp_path, schedul
         )
 
 
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [("tcp://127.0.0.1:8786", True), ("tcp://localhost:8786", True), ("127.0.0.2:8786", True),
+     ("tcp://[::1]:8786", True), ("tcp://10.1.2.3:8786", False), ("tcp://node7:8786", False)],
+)  # fmt: skip
+def test_loopback_scheduler_addresses(address, loopback):
+    from tuner.study import _is_loopback
+
+    assert _is_loopback(address) is loopback
+
+
 def test_a_scheduler_needs_the_dask_backend(tmp_path):
     with pytest.raises(ValueError, match="needs backend='dask'"):
         run_study(LedgerObjective(str(tmp_path / "l")), study_name="r", n_trials=2,
                   directory=tmp_path, scheduler="tcp://127.0.0.1:8786")  # fmt: skip
-
-
-def test_a_loopback_scheduler_shares_a_local_journal(tmp_path):
-    from distributed import LocalCluster
-
-    ledger = str(tmp_path / "ledger")
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
-        study = run_study(
-            LedgerObjective(ledger),
-            study_name="loop",
-            n_trials=6,
-            n_jobs=2,
-            directory=tmp_path,
-            backend="dask",
-            scheduler=cluster.scheduler_address,
-            pruner="none",
-        )
-    assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
-    assert_nothing_lost(study, 6, ledger)
 
 
 RUN_SCRIPT = textwrap.dedent("""

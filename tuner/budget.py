@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import optuna
 from optuna.trial import TrialState
 
-__all__ = ["count_trials", "counts_towards_budget", "was_interrupted"]
+__all__ = ["count_trials", "counts_towards_budget", "tally", "was_interrupted"]
 
 
 def was_interrupted(trial: optuna.trial.FrozenTrial) -> bool:
@@ -26,10 +28,15 @@ def counts_towards_budget(trial: optuna.trial.FrozenTrial) -> bool:
     return trial.state == TrialState.FAIL and not was_interrupted(trial)
 
 
-def count_trials(study: optuna.Study) -> dict[str, int]:
-    """Trials by outcome: done, pruned, failed, interrupted, running, waiting, counted."""
+def tally(trials: Iterable[optuna.trial.FrozenTrial]) -> dict[str, int]:
+    """Trials by outcome: done, pruned, failed, interrupted, running, waiting, counted, taken.
+
+    ``counted`` trials ended on their own; ``taken`` adds the running and waiting
+    ones, which may still count: a run starts or issues trials until ``taken``
+    reaches its budget.
+    """
     counts = dict.fromkeys(("done", "pruned", "failed", "interrupted", "running", "waiting"), 0)
-    for t in study.get_trials(deepcopy=False):
+    for t in trials:
         if t.state == TrialState.COMPLETE:
             counts["done"] += 1
         elif t.state == TrialState.PRUNED:
@@ -41,4 +48,10 @@ def count_trials(study: optuna.Study) -> dict[str, int]:
         elif t.state == TrialState.WAITING:
             counts["waiting"] += 1
     counts["counted"] = counts["done"] + counts["pruned"] + counts["failed"]
+    counts["taken"] = counts["counted"] + counts["running"] + counts["waiting"]
     return counts
+
+
+def count_trials(study: optuna.Study) -> dict[str, int]:
+    """:func:`tally` of a study's trials."""
+    return tally(study.get_trials(deepcopy=False))

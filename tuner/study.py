@@ -27,7 +27,7 @@ import optuna
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 from optuna.trial import TrialState
 
-from .budget import count_trials, counts_towards_budget
+from .budget import count_trials
 from .progress import ProgressBar
 from .samplers import make_pruner, make_sampler
 from .storage import (
@@ -38,7 +38,7 @@ from .storage import (
     mask_url,
     open_storage,
 )
-from .worker import SAME_ERROR_LIMIT, WorkerConfig, retry, run_worker
+from .worker import SAME_ERROR_LIMIT, WorkerConfig, retry, run_worker, starts_own_trials
 
 __all__ = ["BACKENDS", "StudyAborted", "create_study", "reconcile", "run_study"]
 
@@ -116,9 +116,7 @@ def reconcile(study: optuna.Study, n_trials: int) -> dict[str, int]:
                 orphaned += 1
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass  # its worker finished it after all
-    trials = study.get_trials(deepcopy=False)
-    pending = sum(t.state in (TrialState.WAITING, TrialState.RUNNING) for t in trials)
-    missing = n_trials - sum(counts_towards_budget(t) for t in trials) - pending
+    missing = n_trials - count_trials(study)["taken"]
     for _ in range(max(0, missing)):
         study.enqueue_trial({}, skip_if_exists=False)
     return {"orphaned": orphaned, "issued": max(0, missing)}
@@ -314,14 +312,12 @@ def _backend(backend: str, scheduler: str | None, n_workers: int) -> Iterator[No
 
 def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, bar, backend) -> None:
     crashed = 0
-    # Workers on a journal file start their trials themselves (see tuner.worker).
-    issue = not is_local_file(cfg.storage)
+    issue = not starts_own_trials(cfg.storage)
     while True:
         with exclusive(cfg.storage, cfg.study_name):
             retry(reconcile, study, n_trials if issue else 0)
         counts = retry(count_trials, study)
-        missing = n_trials - counts["counted"] - counts["running"] - counts["waiting"]
-        todo = counts["waiting"] + max(0, missing)
+        todo = counts["waiting"] + max(0, n_trials - counts["taken"])
         if cfg.deadline is not None and time.time() >= cfg.deadline:
             return
         if todo == 0:

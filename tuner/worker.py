@@ -21,17 +21,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+import joblib
 import optuna
 import sqlalchemy
 import sqlalchemy.exc
 from optuna.trial import TrialState
 from threadpoolctl import threadpool_limits
 
-from .budget import counts_towards_budget
+from .budget import counts_towards_budget, tally
 from .samplers import make_pruner, make_sampler
 from .storage import exclusive, is_local_file, open_storage
 
-__all__ = ["SAME_ERROR_LIMIT", "WorkerConfig", "retry", "run_worker", "worker_id"]
+__all__ = [
+    "SAME_ERROR_LIMIT",
+    "WorkerConfig",
+    "retry",
+    "run_worker",
+    "starts_own_trials",
+    "worker_id",
+]
 
 #: Trials in a row failing with one message that make a study stop.
 SAME_ERROR_LIMIT = 5
@@ -58,6 +66,16 @@ class WorkerConfig:
     run_id: str = ""
     blas_threads: int = 1
     n_trials: int = 0  # the run's budget; on a journal file, workers start trials up to it
+
+
+def starts_own_trials(storage: str) -> bool:
+    """Whether workers start trials themselves (a journal file) rather than take tickets.
+
+    Every worker of a journal file runs on this machine and shares its lock, so a
+    worker can count the budget and create a trial under that lock in one write;
+    a database's workers may be anywhere, so the run issues tickets for them.
+    """
+    return is_local_file(storage)
 
 
 def worker_id() -> str:
@@ -89,7 +107,7 @@ def run_worker(
     each trial. Returns ``{"ran": n, "interrupted": bool, "aborted": message or None}``.
     """
     after_trial = after_trial or (lambda: None)
-    if cfg.blas_threads >= (os.cpu_count() or 1):
+    if cfg.blas_threads >= (joblib.cpu_count() or 1):
         return _work(cfg, index, after_trial)  # a limit of every core changes nothing
     with threadpool_limits(limits=cfg.blas_threads):
         return _work(cfg, index, after_trial)
@@ -111,6 +129,7 @@ def _work(cfg: WorkerConfig, index: int, after_trial: Callable[[], None]) -> dic
     # per heartbeat interval finds it as soon as looking before every trial would.
     scan_interval = _heartbeat_interval(study._storage) or 0
     next_scan = 0.0
+    own_trials = starts_own_trials(cfg.storage)
     while cfg.deadline is None or time.time() < cfg.deadline:
         # The storage's own dict: Study.user_attrs deep-copies every attribute each time.
         attrs = retry(study._storage.get_study_user_attrs, study._study_id)
@@ -119,7 +138,7 @@ def _work(cfg: WorkerConfig, index: int, after_trial: Callable[[], None]) -> dic
         if time.monotonic() >= next_scan:
             retry(_fail_stale_trials, study)
             next_scan = time.monotonic() + scan_interval
-        if is_local_file(cfg.storage):
+        if own_trials:
             trial_id, recorded = retry(_take_or_start_trial, study, cfg)
         else:
             trial_id, recorded = retry(_claim_ticket, study), False
@@ -235,9 +254,7 @@ def _take_or_start_trial(study: optuna.Study, cfg: WorkerConfig) -> tuple[int | 
             if t.state == TrialState.WAITING:
                 if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
                     return t._trial_id, False
-        open_states = (TrialState.RUNNING, TrialState.WAITING)
-        taken = sum(t.state in open_states or counts_towards_budget(t) for t in trials)
-        if taken >= cfg.n_trials:
+        if tally(trials)["taken"] >= cfg.n_trials:
             return None, False
         template = optuna.trial.FrozenTrial(
             number=-1,
