@@ -1,7 +1,10 @@
 """scikit-learn's estimator checks, for every estimator with several optimizer/schedule pairs.
 
 No check is expected to fail. The learning rates suit the checks' data sets,
-some of which have unscaled targets in the hundreds.
+some of which have unscaled targets in the hundreds. Some checks (for example
+``check_regressor_multioutput``) fit without setting ``random_state``, so every
+rate here must be stable for any initialization: Momentum at lr=3e-3 diverged on
+the multioutput check for 9 of 300 seeds; at 1e-3 none of them did.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 COMBINATIONS = [
     {"optimizer": optim.SGD(lr=3e-3), "schedule": optim.Constant()},
     {
-        "optimizer": optim.Momentum(lr=3e-3, momentum=0.9),
+        "optimizer": optim.Momentum(lr=1e-3, momentum=0.9),
         "schedule": optim.StepDecay(step_size=30, gamma=0.5),
     },
     {"optimizer": optim.Adam(lr=1e-2), "schedule": optim.CosineAnnealing(t_max=100)},
