@@ -24,6 +24,7 @@ from typing import Any
 
 import joblib
 import optuna
+from joblib.executor import get_memmapping_executor
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 from optuna.trial import TrialState
 
@@ -349,34 +350,45 @@ def _unrecorded_running(study: optuna.Study) -> bool:
 
 
 def _run_pool(cfg: WorkerConfig, n: int, bar, backend: str) -> list[dict[str, Any]]:
-    """Run ``n`` workers through joblib, refreshing the progress bar meanwhile.
+    """Run ``n`` workers, refreshing the progress bar meanwhile; return their summaries.
 
-    A single loky worker runs in this process and thread, so that Ctrl-C
-    reaches its trial; otherwise joblib's active backend (loky or dask) runs them.
+    With loky, worker 0 runs in this process and thread: it starts trials at
+    once while the other workers' processes still import their modules, and
+    Ctrl-C reaches its trial directly. With dask, joblib's dask backend runs
+    them all.
     """
-    if n == 1 and backend == "loky":
-        return [run_worker(cfg, 0, after_trial=bar.refresh)]
-    result: dict[str, Any] = {}
+    first = 1 if backend == "loky" else 0
+    result: dict[str, Any] = {"value": []}
 
-    def target() -> None:
+    def others() -> None:
+        indices = range(first, n)
         try:
-            result["value"] = joblib.Parallel(n_jobs=n)(
-                joblib.delayed(run_worker)(cfg, i) for i in range(n)
-            )
+            if backend == "loky":
+                # joblib's loky executor itself: Parallel would run one job in this thread.
+                executor = get_memmapping_executor(len(indices))
+                futures = [executor.submit(run_worker, cfg, i) for i in indices]
+                result["value"] = [f.result() for f in futures]
+            else:
+                result["value"] = joblib.Parallel(n_jobs=len(indices))(
+                    joblib.delayed(run_worker)(cfg, i) for i in indices
+                )
         except BaseException as exc:  # handed to the caller's thread below
             result["error"] = exc
 
-    thread = threading.Thread(target=target, name="tuner-workers", daemon=True)
-    thread.start()
+    thread = threading.Thread(target=others, name="tuner-workers", daemon=True)
+    if n > first:
+        thread.start()
     try:
+        own = [run_worker(cfg, 0, after_trial=bar.refresh)] if first else []
         while thread.is_alive():
             bar.refresh()
             thread.join(timeout=bar.interval)
     except KeyboardInterrupt:
         # Workers got the same Ctrl-C; give them time to fail their trials cleanly.
-        thread.join(timeout=30)
+        if thread.is_alive():
+            thread.join(timeout=30)
         raise
     bar.refresh()
     if "error" in result:
         raise result["error"]
-    return result["value"]
+    return own + result["value"]
