@@ -26,7 +26,10 @@ class LedgerObjective:
 
     ``sleep`` seconds per epoch keep trials running long enough to be killed;
     ``fail_when`` makes trials with ``x`` above it raise; ``always_fail``
-    makes every trial raise the same error.
+    makes every trial raise the same error. ``peers`` makes each trial wait (up
+    to a minute) until attempts of that many processes are in the ledger, so that
+    a test of several workers does not depend on how fast their processes start:
+    the run's own worker could otherwise finish every trial first.
     """
 
     def __init__(
@@ -36,14 +39,16 @@ class LedgerObjective:
         sleep: float = 0.0,
         fail_when: float | None = None,
         always_fail: bool = False,
+        peers: int = 1,
     ):
         self.ledger, self.epochs, self.sleep = ledger, epochs, sleep
-        self.fail_when, self.always_fail = fail_when, always_fail
+        self.fail_when, self.always_fail, self.peers = fail_when, always_fail, peers
 
     def __call__(self, trial: optuna.Trial) -> float:
         x = trial.suggest_float("x", -1.0, 1.0)
         with open(self.ledger, "a") as f:
             f.write(json.dumps({"number": trial.number, "x": x, "pid": os.getpid()}) + "\n")
+        self._wait_for_peers()
         if self.always_fail:
             raise RuntimeError("the data file is missing")
         if self.fail_when is not None and x > self.fail_when:
@@ -54,6 +59,14 @@ class LedgerObjective:
             if trial.should_prune():
                 raise optuna.TrialPruned()
         return value_of(x)
+
+    def _wait_for_peers(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lines = Path(self.ledger).read_text().splitlines()
+            if len({json.loads(line)["pid"] for line in lines}) >= self.peers:
+                return
+            time.sleep(0.05)
 
 
 def assert_nothing_lost(study: optuna.Study, n_trials: int, ledger: str | None = None) -> None:

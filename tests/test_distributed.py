@@ -146,7 +146,7 @@ RUN_SCRIPT = textwrap.dedent("""
     from study_objectives import LedgerObjective
     from tuner.study import run_study
     storage, name, ledger, n_trials, n_jobs = sys.argv[1:6]
-    run_study(LedgerObjective(ledger, epochs=4, sleep=0.1), study_name=name,
+    run_study(LedgerObjective(ledger, epochs=4, sleep=0.1, peers=int(n_jobs)), study_name=name,
               n_trials=int(n_trials), n_jobs=int(n_jobs), storage=storage, seed=0,
               pruner="none")
 """)
@@ -222,8 +222,7 @@ def test_eight_workers_on_a_fresh_study(tmp_path, kind, request):
         storage, name = str(tmp_path / "s" / "journal.log"), "eight"
     ledger = str(tmp_path / "ledger.jsonl")
     study = run_study(
-        # Trials long enough that one worker cannot finish them all while the others start.
-        LedgerObjective(ledger, epochs=2, sleep=0.2),
+        LedgerObjective(ledger, epochs=2, sleep=0.2, peers=2),
         study_name=name,
         n_trials=24,
         n_jobs=8,

@@ -31,7 +31,7 @@ def load(study_name: str, storage: str) -> optuna.Study:
 def test_exact_number_of_trials_whatever_n_jobs(tmp_path, n_jobs):
     ledger = tmp_path / "ledger.jsonl"
     study = run_study(
-        LedgerObjective(str(ledger), sleep=0.1),  # trials long enough for both workers
+        LedgerObjective(str(ledger), sleep=0.01, peers=n_jobs),
         study_name="exact",
         n_trials=9,
         n_jobs=n_jobs,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import TextIO
 
@@ -21,8 +22,11 @@ def _clock(seconds: float) -> str:
 class ProgressBar:
     """Progress of a study on a terminal: a bar, counts, best value, elapsed and remaining.
 
-    Counts come from the storage, so they include every worker. On a stream that
-    is not a terminal it prints a plain line at most every ``log_every`` seconds.
+    Counts come from the storage, so they include every worker. :meth:`start`
+    redraws it every ``interval`` seconds from a background thread, so it stays
+    live during long trials; :meth:`close` stops that and prints the final state.
+    On a stream that is not a terminal it prints a plain line at most every
+    ``log_every`` seconds.
     """
 
     def __init__(
@@ -39,10 +43,13 @@ class ProgressBar:
         self.tty = self.stream.isatty()
         self.enabled = self.tty if enabled is None else enabled
         self.interval = interval if self.tty else log_every
-        self.start = time.monotonic()
+        self.started = time.monotonic()
         self._initial = count_trials(study)["counted"] if self.enabled else 0
         self._last_line = ""
         self._last_print = 0.0
+        self._lock = threading.Lock()  # the ticker and close() both draw
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def line(self) -> str:
         """The current progress line."""
@@ -50,7 +57,7 @@ class ProgressBar:
         n = min(c["counted"], self.n_trials)
         width = 24
         filled = int(width * n / self.n_trials)
-        elapsed = time.monotonic() - self.start
+        elapsed = time.monotonic() - self.started
         ran = c["counted"] - self._initial
         remaining = "?"
         if ran > 0 and n < self.n_trials:
@@ -66,10 +73,27 @@ class ProgressBar:
             f"{remaining if n < self.n_trials else '0:00:00'} left"
         )
 
+    def start(self) -> None:
+        """Redraw every ``interval`` seconds in a daemon thread until :meth:`close`."""
+        if self.enabled and self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick, name="tuner-progress", daemon=True)
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.refresh()
+            except Exception:  # a storage hiccup skips one redraw; the run goes on
+                continue
+
     def refresh(self) -> None:
         """Redraw (terminal) or print a line if it is due (log)."""
         if not self.enabled:
             return
+        with self._lock:
+            self._draw()
+
+    def _draw(self) -> None:
         now = time.monotonic()
         if not self.tty and now - self._last_print < self.interval:
             return
@@ -83,9 +107,12 @@ class ProgressBar:
         self._last_line, self._last_print = line, now
 
     def close(self) -> None:
-        """Print the final state and end the line."""
+        """Stop the redrawing thread, print the final state and end the line."""
         if not self.enabled:
             return
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
         self._last_print = 0.0
         self.refresh()
         if self.tty:

@@ -264,9 +264,10 @@ def run_study(
         n_trials=n_trials,
     )
     bar = ProgressBar(study, n_trials, enabled=progress)
+    bar.start()
     try:
         with _backend(backend, scheduler, n_workers):
-            _run_rounds(study, cfg, n_trials, n_workers, bar, backend)
+            _run_rounds(study, cfg, n_trials, n_workers, backend)
     except KeyboardInterrupt:
         study.set_user_attr("stop_run", run_id)  # workers that missed the signal stop too
         raise
@@ -311,7 +312,7 @@ def _backend(backend: str, scheduler: str | None, n_workers: int) -> Iterator[No
         yield
 
 
-def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, bar, backend) -> None:
+def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, backend: str) -> None:
     crashed = 0
     issue = not starts_own_trials(cfg.storage)
     while True:
@@ -327,7 +328,7 @@ def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, bar, ba
             time.sleep(1.0)  # a worker killed right after a claim: wait for reconcile to tell
             continue
         try:
-            summaries = _run_pool(cfg, min(n_workers, todo), bar, backend)
+            summaries = _run_pool(cfg, min(n_workers, todo), backend)
         except TerminatedWorkerError:
             crashed += 1
             if crashed >= MAX_CRASHED_ROUNDS:
@@ -349,8 +350,8 @@ def _unrecorded_running(study: optuna.Study) -> bool:
     return any("worker" not in t.user_attrs for t in running)
 
 
-def _run_pool(cfg: WorkerConfig, n: int, bar, backend: str) -> list[dict[str, Any]]:
-    """Run ``n`` workers, refreshing the progress bar meanwhile; return their summaries.
+def _run_pool(cfg: WorkerConfig, n: int, backend: str) -> list[dict[str, Any]]:
+    """Run ``n`` workers and return their summaries.
 
     With loky, worker 0 runs in this process and thread: it starts trials at
     once while the other workers' processes still import their modules, and
@@ -379,16 +380,14 @@ def _run_pool(cfg: WorkerConfig, n: int, bar, backend: str) -> list[dict[str, An
     if n > first:
         thread.start()
     try:
-        own = [run_worker(cfg, 0, after_trial=bar.refresh)] if first else []
+        own = [run_worker(cfg, 0)] if first else []
         while thread.is_alive():
-            bar.refresh()
-            thread.join(timeout=bar.interval)
+            thread.join(timeout=0.5)  # short joins: Ctrl-C gets through on every platform
     except KeyboardInterrupt:
         # Workers got the same Ctrl-C; give them time to fail their trials cleanly.
         if thread.is_alive():
             thread.join(timeout=30)
         raise
-    bar.refresh()
     if "error" in result:
         raise result["error"]
     return own + result["value"]

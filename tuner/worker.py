@@ -97,23 +97,20 @@ def retry(fn: Callable[..., T], *args: Any, attempts: int = 6, **kwargs: Any) ->
     raise AssertionError("unreachable")
 
 
-def run_worker(
-    cfg: WorkerConfig, index: int = 0, after_trial: Callable[[], None] | None = None
-) -> dict[str, Any]:
+def run_worker(cfg: WorkerConfig, index: int = 0) -> dict[str, Any]:
     """Claim and run trials until none is left, the deadline passes or the run stops.
 
     BLAS threads are limited to ``cfg.blas_threads`` (whatever the backend) so
-    that workers never oversubscribe the cores. ``after_trial`` is called after
-    each trial. Returns ``{"ran": n, "interrupted": bool, "aborted": message or None}``.
+    that workers never oversubscribe the cores. Returns
+    ``{"ran": n, "interrupted": bool, "aborted": message or None}``.
     """
-    after_trial = after_trial or (lambda: None)
     if cfg.blas_threads >= (joblib.cpu_count() or 1):
-        return _work(cfg, index, after_trial)  # a limit of every core changes nothing
+        return _work(cfg, index)  # a limit of every core changes nothing
     with threadpool_limits(limits=cfg.blas_threads):
-        return _work(cfg, index, after_trial)
+        return _work(cfg, index)
 
 
-def _work(cfg: WorkerConfig, index: int, after_trial: Callable[[], None]) -> dict[str, Any]:
+def _work(cfg: WorkerConfig, index: int) -> dict[str, Any]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     options = {k: v for k, v in cfg.sampler.items() if k != "name"}
     seed = None if cfg.seed is None else cfg.seed + index  # each worker draws differently
@@ -146,7 +143,6 @@ def _work(cfg: WorkerConfig, index: int, after_trial: Callable[[], None]) -> dic
             break
         outcome = _run_trial(study, trial_id, cfg.objective, record_worker=not recorded)
         summary["ran"] += 1
-        after_trial()
         if outcome == "interrupted":
             summary["interrupted"] = True
             break

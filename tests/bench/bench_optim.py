@@ -71,9 +71,7 @@ def naive_momentum(params, grads, vs, lr=1e-3, gamma=0.9):
 def bench_case(name: str, kind: str, shapes, dtype, repeat: int) -> dict:
     rng = np.random.default_rng(0)
     params = optim.FlatBuffer.from_arrays([rng.normal(size=s) for s in shapes], dtype=dtype)
-    grads = optim.FlatBuffer.from_arrays(
-        [rng.normal(size=s) * 1e-2 for s in shapes], dtype=dtype
-    )
+    grads = optim.FlatBuffer.from_arrays([rng.normal(size=s) * 1e-2 for s in shapes], dtype=dtype)
     n = params.size
     number = max(1, int(2e6 // n))
     opt = optim.Adam(lr=1e-3) if kind == "adam" else optim.Momentum(lr=1e-3)
@@ -97,8 +95,15 @@ def bench_case(name: str, kind: str, shapes, dtype, repeat: int) -> dict:
     dst = np.empty_like(params.vector)
     copy = median_time(lambda: np.copyto(dst, params.vector), repeat, number)
 
-    row = {"case": name, "dtype": np.dtype(dtype).name, "kind": kind, "n": n, "ours_us": ours * 1e6,
-           "naive": naive / ours, "copies": ours / copy}
+    row = {
+        "case": name,
+        "dtype": np.dtype(dtype).name,
+        "kind": kind,
+        "n": n,
+        "ours_us": ours * 1e6,
+        "naive": naive / ours,
+        "copies": ours / copy,
+    }
     if torch is not None:
         for variant in ("foreach", "fused"):
             row[variant] = bench_torch(kind, variant, arrays, garrays, repeat, number) / ours
@@ -130,10 +135,14 @@ def main() -> None:
     sizes = [10**4, 10**6] if args.quick else [10**4, 10**5, 10**6, 10**7]
     cases = [(f"flat {n:.0e}", [(n,)]) for n in sizes] + [("mlp 20 arrays", MLP_SHAPES)]
     threads = torch.get_num_threads() if torch is not None else "-"
-    print(f"numpy {np.__version__}; torch {getattr(torch, '__version__', 'not installed')} "
-          f"({threads} threads); ratios = reference time / optim time, copies = optim / copyto")
-    header = f"{'case':<14} {'dtype':<8} {'step':<9} {'elements':>9} {'optim us':>10} " \
-             f"{'naive':>6} {'copies':>7}"
+    print(
+        f"numpy {np.__version__}; torch {getattr(torch, '__version__', 'not installed')} "
+        f"({threads} threads); ratios = reference time / optim time, copies = optim / copyto"
+    )
+    header = (
+        f"{'case':<14} {'dtype':<8} {'step':<9} {'elements':>9} {'optim us':>10} "
+        f"{'naive':>6} {'copies':>7}"
+    )
     if torch is not None:
         header += f" {'foreach':>8} {'fused':>6}"
     print(header)
@@ -141,8 +150,10 @@ def main() -> None:
         for dtype in (np.float32, np.float64):
             for kind in ("adam", "momentum"):
                 r = bench_case(name, kind, shapes, dtype, repeat)
-                line = (f"{r['case']:<14} {r['dtype']:<8} {r['kind']:<9} {r['n']:>9} "
-                        f"{r['ours_us']:>10.1f} {r['naive']:>6.2f} {r['copies']:>7.2f}")
+                line = (
+                    f"{r['case']:<14} {r['dtype']:<8} {r['kind']:<9} {r['n']:>9} "
+                    f"{r['ours_us']:>10.1f} {r['naive']:>6.2f} {r['copies']:>7.2f}"
+                )
                 if torch is not None:
                     line += f" {r['foreach']:>8.2f} {r['fused']:>6.2f}"
                 print(line, flush=True)

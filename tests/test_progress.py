@@ -1,0 +1,66 @@
+"""The progress line: counts from the storage across all workers, redrawn while trials run."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import optuna
+from optuna.trial import TrialState
+from study_objectives import LedgerObjective
+
+from tuner.progress import ProgressBar
+from tuner.storage import open_storage
+from tuner.study import run_study
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_the_line_is_redrawn_while_the_caller_is_busy(tmp_path):
+    study = optuna.create_study(storage=open_storage(str(tmp_path / "j.log")))
+    screen = Terminal()
+    bar = ProgressBar(study, 4, enabled=True, stream=screen, interval=0.01)
+    bar.start()
+    try:
+        for value in (1.0, 2.0):  # another worker's trials, while this thread draws nothing
+            study.tell(study.ask(), value)
+        pruned = study.ask()
+        study.tell(pruned, state=TrialState.PRUNED)
+        study.ask()  # left running
+        expected = "3/4 done 2 pruned 1 failed 0 running 1 | best 1"
+        assert wait_for(lambda: expected in screen.getvalue())
+    finally:
+        bar.close()
+    assert screen.getvalue().endswith("\n")
+    assert "\r" in screen.getvalue()  # a terminal line is redrawn in place
+
+
+def test_the_final_line_counts_every_workers_trials(tmp_path, capsys):
+    ledger = tmp_path / "ledger.jsonl"
+    study = run_study(
+        LedgerObjective(str(ledger), fail_when=0.5, peers=2),
+        study_name="progress",
+        n_trials=8,
+        n_jobs=2,
+        seed=0,
+        directory=tmp_path,
+        pruner="none",
+        progress=True,
+    )
+    states = [t.state for t in study.trials]
+    done, failed = states.count(TrialState.COMPLETE), states.count(TrialState.FAIL)
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"8/8 done {done} pruned 0 failed {failed} running 0" in last, last
+    assert f"best {study.best_value:.4g}" in last
