@@ -39,7 +39,14 @@ from .storage import (
     mask_url,
     open_storage,
 )
-from .worker import SAME_ERROR_LIMIT, WorkerConfig, retry, run_worker, starts_own_trials
+from .worker import (
+    SAME_ERROR_LIMIT,
+    WorkerConfig,
+    new_trial,
+    retry,
+    run_worker,
+    starts_own_trials,
+)
 
 __all__ = ["BACKENDS", "StudyAborted", "create_study", "reconcile", "run_study"]
 
@@ -118,8 +125,9 @@ def reconcile(study: optuna.Study, n_trials: int) -> dict[str, int]:
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass  # its worker finished it after all
     missing = n_trials - count_trials(study)["taken"]
+    ticket = new_trial(TrialState.WAITING, {})
     for _ in range(max(0, missing)):
-        study.enqueue_trial({}, skip_if_exists=False)
+        storage.create_new_trial(study._study_id, template_trial=ticket)
     return {"orphaned": orphaned, "issued": max(0, missing)}
 
 
