@@ -10,11 +10,17 @@ by a warm-up run, and the Dask ``LocalCluster`` is started before the timing
 and passed by its (loopback) scheduler address. What starting a pool costs a
 run is measured on its own and printed after the table. Ratios are against
 loky with the journal, measured in the same run.
+
+For reference, the same objective runs in a bare Optuna loop (``study.optimize``
+in two processes, no heartbeat, no exact budget) on the journal and on
+PostgreSQL, timed from when both processes are ready: the ratio of those two
+rates is what the storage itself costs, before anything of this project.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import tempfile
 import time
@@ -24,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 from distributed import LocalCluster
+from threadpoolctl import threadpool_limits
 
 from tuner.storage import open_storage
 from tuner.study import run_study
@@ -68,6 +75,46 @@ def measure(objective, storage: str, backend: str, n_trials: int, scheduler=None
     rate = n_trials / (time.perf_counter() - start) * 60
     if "://" in storage:
         optuna.delete_study(study_name=name, storage=open_storage(storage))
+    return rate
+
+
+def _bare_worker(storage: str, name: str, n_trials: int, objective, ready, go) -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with threadpool_limits(1):  # as the project's workers: one BLAS thread each
+        study = optuna.load_study(study_name=name, storage=_bare_storage(storage),
+                                  sampler=optuna.samplers.RandomSampler())  # fmt: skip
+        ready.release()
+        go.wait()
+        study.optimize(objective, n_trials=n_trials)
+
+
+def _bare_storage(storage: str):
+    if "://" in storage:
+        return storage  # Optuna's RDBStorage as it comes: no heartbeat
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    return JournalStorage(JournalFileBackend(storage))
+
+
+def bare(objective, storage: str, n_trials: int) -> float:
+    """Trials per minute of a bare Optuna loop in two processes sharing ``storage``."""
+    name = f"bare-{uuid.uuid4().hex[:8]}"
+    optuna.create_study(study_name=name, storage=_bare_storage(storage), direction="maximize")
+    ctx = multiprocessing.get_context("spawn")
+    ready, go = ctx.Semaphore(0), ctx.Event()
+    args = (storage, name, n_trials // 2, objective, ready, go)
+    procs = [ctx.Process(target=_bare_worker, args=args) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.acquire()
+    start = time.perf_counter()
+    go.set()
+    for p in procs:
+        p.join()
+    rate = n_trials / (time.perf_counter() - start) * 60
+    if "://" in storage:
+        optuna.delete_study(study_name=name, storage=storage)
     return rate
 
 
@@ -116,13 +163,16 @@ def main() -> None:
                     storage = str(Path(tmp) / f"{backend}{r}" / "journal.log")
                 rate = measure(objective, storage, backend, args.trials, scheduler)
                 rates.setdefault((backend, kind), []).append(rate)
+            for kind, storage in (("journal", f"{tmp}/bare{r}.log"), ("postgresql", args.postgres)):
+                rates.setdefault(("bare", kind), []).append(bare(objective, storage, args.trials))
         print(f"{args.trials} trials of ~0.2 s, 2 workers, median of {args.repeat} rounds; "
               "ratio = rate / (loky, journal)")  # fmt: skip
         print(f"{'backend':<8} {'storage':<11} {'trials/min':>10} {'ratio':>6}")
-        reference = statistics.median(rates["loky", "journal"])
         for (backend, kind), values in rates.items():
+            reference = statistics.median(rates["bare" if backend == "bare" else "loky", "journal"])
             rate = statistics.median(values)
             print(f"{backend:<8} {kind:<11} {rate:>10.1f} {rate / reference:>6.2f}")
+        print("(bare: Optuna's study.optimize in two processes; its ratio is to bare, journal)")
         costs = start_up(objective, tmp)
     print("pool start-up inside a run (s): "
           + ", ".join(f"{k} {v:.2f}" for k, v in costs.items()))  # fmt: skip
