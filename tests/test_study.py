@@ -163,7 +163,7 @@ KILL_SCRIPT = textwrap.dedent("""
     import sys
     from study_objectives import LedgerObjective
     from tuner.study import run_study
-    run_study(LedgerObjective(sys.argv[2], epochs=4, sleep=0.15), study_name="kill",
+    run_study(LedgerObjective(sys.argv[2], epochs=4, sleep=0.15, peers=2), study_name="kill",
               n_trials=int(sys.argv[3]), n_jobs=2, directory=sys.argv[1], seed=0,
               pruner="none")
 """)
@@ -190,22 +190,29 @@ def test_killed_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_fails_running_trials_cleanly_and_resumes(tmp_path):
+@pytest.mark.parametrize("to_group", [True, False], ids=["terminal", "run-alone"])
+def test_ctrl_c_fails_running_trials_cleanly_and_resumes(tmp_path, to_group):
+    # A terminal's Ctrl-C reaches every process of the group; `kill -INT <pid>` only
+    # the run, whose worker processes must then stop on their own after their trial.
     ledger = tmp_path / "ledger.jsonl"
     script = tmp_path / "run.py"
     script.write_text(KILL_SCRIPT)
-    args = [sys.executable, str(script), str(tmp_path), str(ledger), "8"]
+    args = [sys.executable, str(script), str(tmp_path), str(ledger), "30"]
     proc = subprocess.Popen(args, start_new_session=True, stderr=subprocess.PIPE)
     storage = default_storage("kill", tmp_path)
     wait_until_running(storage, "kill", proc)
-    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    if to_group:
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        os.kill(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert b"KeyboardInterrupt" in err
-    states = Counter(t.state for t in load("kill", storage).get_trials())
-    assert states[TrialState.RUNNING] == 0, "Ctrl-C must not leave trials RUNNING"
+    counts = count_trials(load("kill", storage))
+    assert counts["running"] == 0, "Ctrl-C must not leave trials RUNNING"
+    assert counts["counted"] <= 20, "the workers should have stopped starting trials"
     subprocess.run(args, check=True, timeout=120)
-    assert_nothing_lost(load("kill", storage), 8)
+    assert_nothing_lost(load("kill", storage), 30)
 
 
 def test_telling_a_trial_again_after_a_lost_reply_is_harmless(tmp_path):

@@ -190,7 +190,9 @@ def run_study(
         Optuna storage URL, or a journal file path. Default: the journal file
         ``<directory>/<study_name>/journal.log``.
     n_jobs : int, default=1
-        Worker processes (joblib's loky backend); -1 for one per core.
+        Workers; -1 for one per core. With loky, worker 0 runs in this process
+        (it starts at once, while the others start) and the rest in joblib's
+        loky processes; with Dask, all run as Dask tasks.
     direction : {"maximize", "minimize"}, default="maximize"
     sampler, pruner : str or mapping
         A name (``"tpe"``, ``"median"``) or ``{"name": ..., **options}``.
@@ -277,7 +279,7 @@ def run_study(
         with _backend(backend, scheduler, n_workers):
             _run_rounds(study, cfg, n_trials, n_workers, backend)
     except KeyboardInterrupt:
-        study.set_user_attr("stop_run", run_id)  # workers that missed the signal stop too
+        _stop_workers(study, run_id)
         raise
     finally:
         bar.close()
@@ -336,7 +338,7 @@ def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, backend
             time.sleep(1.0)  # a worker killed right after a claim: wait for reconcile to tell
             continue
         try:
-            summaries = _run_pool(cfg, min(n_workers, todo), backend)
+            summaries = _run_pool(study, cfg, min(n_workers, todo), backend)
         except TerminatedWorkerError:
             crashed += 1
             if crashed >= MAX_CRASHED_ROUNDS:
@@ -358,7 +360,12 @@ def _unrecorded_running(study: optuna.Study) -> bool:
     return any("worker" not in t.user_attrs for t in running)
 
 
-def _run_pool(cfg: WorkerConfig, n: int, backend: str) -> list[dict[str, Any]]:
+def _stop_workers(study: optuna.Study, run_id: str) -> None:
+    """Tell this run's workers, also those the Ctrl-C did not reach, to start no new trial."""
+    retry(study.set_user_attr, "stop_run", run_id)
+
+
+def _run_pool(study, cfg: WorkerConfig, n: int, backend: str) -> list[dict[str, Any]]:
     """Run ``n`` workers and return their summaries.
 
     With loky, worker 0 runs in this process and thread: it starts trials at
@@ -389,10 +396,13 @@ def _run_pool(cfg: WorkerConfig, n: int, backend: str) -> list[dict[str, Any]]:
         thread.start()
     try:
         own = [run_worker(cfg, 0)] if first else []
+        if own and own[0]["interrupted"]:
+            raise KeyboardInterrupt  # the Ctrl-C reached worker 0's trial
         while thread.is_alive():
             thread.join(timeout=0.5)  # short joins: Ctrl-C gets through on every platform
     except KeyboardInterrupt:
-        # Workers got the same Ctrl-C; give them time to fail their trials cleanly.
+        # Workers the Ctrl-C reached fail their trials; the others end theirs and stop.
+        _stop_workers(study, cfg.run_id)
         if thread.is_alive():
             thread.join(timeout=30)
         raise
