@@ -106,6 +106,32 @@ def test_same_error_in_every_trial_stops_the_study(tmp_path):
     assert len([t for t in study.trials if t.state == TrialState.FAIL]) < 50
 
 
+def test_an_error_in_the_runs_own_worker_stops_the_other_workers(tmp_path, monkeypatch):
+    ledger = tmp_path / "ledger.jsonl"
+    run_worker = tuner.study.run_worker
+
+    def worker_0_fails_once_another_runs(cfg, index=0):
+        if index > 0:
+            return run_worker(cfg, index)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            lines = ledger.read_text().splitlines() if ledger.exists() else []
+            if any(json.loads(line)["pid"] != os.getpid() for line in lines):
+                raise RuntimeError("the storage is gone")
+            time.sleep(0.05)
+        raise AssertionError("the other worker never ran a trial")
+
+    monkeypatch.setattr(tuner.study, "run_worker", worker_0_fails_once_another_runs)
+    with pytest.raises(RuntimeError, match="the storage is gone"):
+        run_study(LedgerObjective(str(ledger), epochs=2, sleep=0.1), study_name="err",
+                  n_trials=40, n_jobs=2, directory=tmp_path, pruner="none")  # fmt: skip
+    attempts = len(ledger.read_text().splitlines())
+    time.sleep(1.5)
+    assert len(ledger.read_text().splitlines()) == attempts, "the other worker went on"
+    counts = count_trials(load("err", default_storage("err", tmp_path)))
+    assert counts["running"] == 0 and counts["counted"] < 40
+
+
 def test_timeout_stops_starting_trials_and_the_rest_resumes(tmp_path):
     objective = LedgerObjective(str(tmp_path / "l"), epochs=2, sleep=0.05)
     start = time.monotonic()

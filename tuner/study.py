@@ -400,9 +400,10 @@ def _run_pool(study, cfg: WorkerConfig, n: int, backend: str) -> list[dict[str, 
             raise KeyboardInterrupt  # the Ctrl-C reached worker 0's trial
         while thread.is_alive():
             thread.join(timeout=0.5)  # short joins: Ctrl-C gets through on every platform
-    except KeyboardInterrupt:
+    except BaseException:  # Ctrl-C, or an error of worker 0 (a storage gone for good)
         # Workers the Ctrl-C reached fail their trials; the others end theirs and stop.
-        _stop_workers(study, cfg.run_id)
+        with contextlib.suppress(Exception):  # the storage may be what failed
+            _stop_workers(study, cfg.run_id)
         if thread.is_alive():
             thread.join(timeout=30)
         raise
