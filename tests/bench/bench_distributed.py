@@ -128,6 +128,7 @@ def start_up(objective, tmp: str) -> dict[str, float]:
                 **kwargs)  # fmt: skip
         return time.perf_counter() - start
 
+    two_trials(backend="loky")  # bring the pool up (runs before may have ended it)
     warm = two_trials(backend="loky")
     get_reusable_executor().shutdown(wait=True)
     return {"loky": two_trials(backend="loky") - warm, "dask": two_trials(backend="dask") - warm}
