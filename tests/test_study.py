@@ -252,3 +252,10 @@ def test_telling_a_trial_again_after_a_lost_reply_is_harmless(tmp_path):
     running = study.ask()
     with pytest.raises(ValueError):  # a real error still surfaces
         _tell(study, running, state=TrialState.WAITING)
+
+
+def test_tpe_spreads_parallel_workers_unless_told_otherwise():
+    from tuner.samplers import make_sampler
+
+    assert make_sampler("tpe", 0)._constant_liar is True
+    assert make_sampler("tpe", 0, constant_liar=False)._constant_liar is False

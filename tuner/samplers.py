@@ -17,8 +17,15 @@ def _gp(seed: int | None, **options: Any) -> optuna.samplers.BaseSampler:
     return optuna.samplers.GPSampler(seed=seed, **options)
 
 
+def _tpe(seed: int | None, **options: Any) -> optuna.samplers.BaseSampler:
+    # Workers sample while others' trials run: Optuna recommends the constant liar
+    # for parallel runs, so that they do not all try the same region. With one
+    # worker it changes nothing. An explicit ``constant_liar`` option wins.
+    return optuna.samplers.TPESampler(seed=seed, **{"constant_liar": True, **options})
+
+
 SAMPLERS: dict[str, Callable[..., optuna.samplers.BaseSampler]] = {
-    "tpe": lambda seed, **o: optuna.samplers.TPESampler(seed=seed, **o),
+    "tpe": _tpe,
     "random": lambda seed, **o: optuna.samplers.RandomSampler(seed=seed, **o),
     "qmc": lambda seed, **o: optuna.samplers.QMCSampler(seed=seed, **o),
     "cmaes": lambda seed, **o: optuna.samplers.CmaEsSampler(seed=seed, **o),
@@ -43,7 +50,11 @@ def _build(kind: str, table: Mapping[str, Callable], name: str, *args: Any, **op
 
 
 def make_sampler(name: str = "tpe", seed: int | None = None, **options: Any):
-    """An Optuna sampler by name (``tpe``, ``random``, ``qmc``, ``cmaes``, ``gp``)."""
+    """An Optuna sampler by name (``tpe``, ``random``, ``qmc``, ``cmaes``, ``gp``).
+
+    ``tpe`` is Optuna's TPESampler with ``constant_liar=True`` unless the options
+    say otherwise: running trials count as bad guesses, so parallel workers spread out.
+    """
     return _build("sampler", SAMPLERS, name, seed, **options)
 
 
