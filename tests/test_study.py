@@ -259,3 +259,17 @@ def test_tpe_spreads_parallel_workers_unless_told_otherwise():
 
     assert make_sampler("tpe", 0)._constant_liar is True
     assert make_sampler("tpe", 0, constant_liar=False)._constant_liar is False
+
+
+def test_a_resumed_run_draws_new_parameters_and_a_first_run_is_reproducible(tmp_path):
+    def params(directory, name: str, n_trials: int) -> list[float]:
+        study = run_study(LedgerObjective(str(tmp_path / "ledger.jsonl")), study_name=name,
+                          n_trials=n_trials, directory=directory, seed=7, sampler="random",
+                          pruner="none")  # fmt: skip
+        return [t.params["x"] for t in study.trials]
+
+    first = params(tmp_path / "a", "resume", 4)
+    assert params(tmp_path / "b", "resume", 4) == first, "same seed, same first run"
+    resumed = params(tmp_path / "a", "resume", 8)
+    assert resumed[:4] == first
+    assert not set(resumed[4:]) & set(first), "the resumed run repeated the first run's draws"

@@ -197,7 +197,9 @@ def run_study(
     sampler, pruner : str or mapping
         A name (``"tpe"``, ``"median"``) or ``{"name": ..., **options}``.
     seed : int, optional
-        Seed of worker ``i``'s sampler is ``seed + i``; recorded in the study.
+        Seed of worker ``i``'s sampler is ``seed + i`` in the study's first run;
+        each later run (a resume, a joining worker) shifts it by 1000, so that it
+        does not draw the same parameters again. Recorded in the study.
     timeout : float, optional
         Seconds after which no new trial starts; running trials finish.
     progress : bool, optional
@@ -259,6 +261,8 @@ def run_study(
     }
     study = retry(create_study, study_name, storage, direction, attrs)
     retry(study.set_user_attr, "n_trials", n_trials)
+    with exclusive(storage, study_name):
+        run_index = retry(_next_run_index, study)
 
     run_id = uuid.uuid4().hex
     cfg = WorkerConfig(
@@ -268,6 +272,7 @@ def run_study(
         sampler=sampler_spec,
         pruner=pruner_spec,
         seed=seed,
+        run_index=run_index,
         run_id=run_id,
         deadline=None if timeout is None else time.time() + timeout,
         blas_threads=max(1, (joblib.cpu_count() or 1) // n_workers),
@@ -291,6 +296,13 @@ def run_study(
             f"with {aborted}"
         )
     return study
+
+
+def _next_run_index(study: optuna.Study) -> int:
+    """Count this run among the study's runs (under the study's lock); return its index."""
+    runs = study._storage.get_study_user_attrs(study._study_id).get("runs", 0)
+    study.set_user_attr("runs", runs + 1)
+    return runs
 
 
 def reconcile_quietly(study: optuna.Study) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "run_worker",
     "starts_own_trials",
     "worker_id",
+    "worker_seed",
 ]
 
 #: Trials in a row failing with one message that make a study stop.
@@ -65,6 +66,7 @@ class WorkerConfig:
     sampler: Mapping[str, Any] = field(default_factory=lambda: {"name": "tpe"})
     pruner: Mapping[str, Any] = field(default_factory=lambda: {"name": "median"})
     seed: int | None = None
+    run_index: int = 0  # this run's number among the study's runs (0 for the first)
     deadline: float | None = None  # time.time() after which no new trial starts
     run_id: str = ""
     blas_threads: int = 1
@@ -79,6 +81,22 @@ def starts_own_trials(storage: str) -> bool:
     a database's workers may be anywhere, so the run issues tickets for them.
     """
     return is_local_file(storage)
+
+
+#: Seeds per run: worker ``i`` of run ``r`` draws with ``seed + r * SEEDS_PER_RUN + i``.
+SEEDS_PER_RUN = 1000
+
+
+def worker_seed(seed: int | None, run_index: int, index: int) -> int | None:
+    """The sampler seed of worker ``index`` of the study's run number ``run_index``.
+
+    Each worker draws differently, and so does each run: a resumed run or a
+    joining ``tuner worker`` that reused ``seed + index`` would draw again the
+    parameters of the first run's trials. The first run keeps ``seed + index``.
+    """
+    if seed is None:
+        return None
+    return (seed + run_index * SEEDS_PER_RUN + index) % 2**32  # NumPy seeds are 32-bit
 
 
 def worker_id() -> str:
@@ -116,7 +134,7 @@ def run_worker(cfg: WorkerConfig, index: int = 0) -> dict[str, Any]:
 def _work(cfg: WorkerConfig, index: int) -> dict[str, Any]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     options = {k: v for k, v in cfg.sampler.items() if k != "name"}
-    seed = None if cfg.seed is None else cfg.seed + index  # each worker draws differently
+    seed = worker_seed(cfg.seed, cfg.run_index, index)
     study = retry(
         optuna.load_study,
         study_name=cfg.study_name,
