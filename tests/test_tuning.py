@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import optuna
 import pandas as pd
@@ -170,3 +172,18 @@ def test_optimizer_search_cv_inside_cross_val_score():
     )
     scores = cross_val_score(model, X, y, cv=2)
     assert scores.shape == (2,) and np.all(scores > 0.8)
+
+
+def test_optimizer_search_cv_is_quiet_by_default(caplog):
+    X, y = load_breast_cancer(return_X_y=True)
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO)  # Optuna's default; other tests lower it
+    optuna.logging.enable_propagation()  # so that caplog sees Optuna's records
+    try:
+        with caplog.at_level(logging.INFO, logger="optuna"):
+            search = OptimizerSearchCV(LogisticClassifier(max_epochs=2), n_trials=2, cv=2)
+            search.fit(X[:100], y[:100])
+    finally:
+        optuna.logging.disable_propagation()
+        optuna.logging.set_verbosity(verbosity)
+    assert not [r for r in caplog.records if "new study created" in r.getMessage()]

@@ -138,12 +138,17 @@ def create_study(
     user_attrs: Mapping[str, Any] | None = None,
 ) -> optuna.Study:
     """Create the study in ``storage``, or load it; record ``user_attrs`` on creation."""
-    study = optuna.create_study(
-        study_name=study_name,
-        storage=open_storage(storage),
-        direction=direction,
-        load_if_exists=True,
-    )
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "A new study created" line
+    try:
+        study = optuna.create_study(
+            study_name=study_name,
+            storage=open_storage(storage),
+            direction=direction,
+            load_if_exists=True,
+        )
+    finally:
+        optuna.logging.set_verbosity(verbosity)
     if study.direction.name.lower() != direction:
         raise ValueError(
             f"study {study_name!r} exists with direction {study.direction.name.lower()}, "
