@@ -145,7 +145,8 @@ def _work(cfg: WorkerConfig, index: int) -> dict[str, Any]:
     summary: dict[str, Any] = {"ran": 0, "interrupted": False, "aborted": None}
     # A stale trial is one whose heartbeat stopped a grace period ago: looking once
     # per heartbeat interval finds it as soon as looking before every trial would.
-    scan_interval = _heartbeat_interval(study._storage) or 0
+    # Without heartbeats (a journal file) there is nothing to look for.
+    scan_interval = _heartbeat_interval(study._storage)
     next_scan = next_stop_check = 0.0
     own_trials = starts_own_trials(cfg.storage)
     while cfg.deadline is None or time.time() < cfg.deadline:
@@ -155,7 +156,7 @@ def _work(cfg: WorkerConfig, index: int) -> dict[str, Any]:
             if attrs.get("stop_run") == cfg.run_id:
                 break
             next_stop_check = time.monotonic() + STOP_CHECK_INTERVAL
-        if time.monotonic() >= next_scan:
+        if scan_interval and time.monotonic() >= next_scan:
             retry(_fail_stale_trials, study)
             next_scan = time.monotonic() + scan_interval
         if own_trials:
@@ -252,7 +253,7 @@ def _heartbeat_interval(storage: optuna.storages.BaseStorage) -> int | None:
 
 
 def _fail_stale_trials(study: optuna.Study) -> None:
-    """Fail trials whose heartbeat stopped (their callback re-queues them); no-op without."""
+    """Fail trials whose heartbeat stopped (their callback re-queues them)."""
     with warnings.catch_warnings():  # experimental in Optuna, and relied upon here
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
