@@ -110,7 +110,7 @@ def test_an_error_in_the_runs_own_worker_stops_the_other_workers(tmp_path, monke
     ledger = tmp_path / "ledger.jsonl"
     run_worker = tuner.study.run_worker
 
-    def worker_0_fails_once_another_runs(cfg, index=0):
+    def worker_0_fails_once_another_runs(cfg, index=0, storage=None):
         if index > 0:
             return run_worker(cfg, index)
         deadline = time.monotonic() + 60

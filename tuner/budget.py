@@ -28,6 +28,15 @@ def counts_towards_budget(trial: optuna.trial.FrozenTrial) -> bool:
     return trial.state == TrialState.FAIL and not was_interrupted(trial)
 
 
+_OUTCOME = {
+    TrialState.COMPLETE: "done",
+    TrialState.PRUNED: "pruned",
+    TrialState.FAIL: "failed",
+    TrialState.RUNNING: "running",
+    TrialState.WAITING: "waiting",
+}
+
+
 def tally(trials: Iterable[optuna.trial.FrozenTrial]) -> dict[str, int]:
     """Trials by outcome: done, pruned, failed, interrupted, running, waiting, counted, taken.
 
@@ -37,16 +46,11 @@ def tally(trials: Iterable[optuna.trial.FrozenTrial]) -> dict[str, int]:
     """
     counts = dict.fromkeys(("done", "pruned", "failed", "interrupted", "running", "waiting"), 0)
     for t in trials:
-        if t.state == TrialState.COMPLETE:
-            counts["done"] += 1
-        elif t.state == TrialState.PRUNED:
-            counts["pruned"] += 1
-        elif t.state == TrialState.FAIL:
-            counts["interrupted" if was_interrupted(t) else "failed"] += 1
-        elif t.state == TrialState.RUNNING:
-            counts["running"] += 1
-        elif t.state == TrialState.WAITING:
-            counts["waiting"] += 1
+        state = t.state  # a property: read once
+        if state == TrialState.FAIL and was_interrupted(t):
+            counts["interrupted"] += 1
+        else:
+            counts[_OUTCOME[state]] += 1
     counts["counted"] = counts["done"] + counts["pruned"] + counts["failed"]
     counts["taken"] = counts["counted"] + counts["running"] + counts["waiting"]
     return counts

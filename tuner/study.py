@@ -412,7 +412,7 @@ def _run_pool(study, cfg: WorkerConfig, n: int, backend: str) -> list[dict[str, 
     if n > first:
         thread.start()
     try:
-        own = [run_worker(cfg, 0)] if first else []
+        own = [run_worker(cfg, 0, study._storage)] if first else []
         if own and own[0]["interrupted"]:
             raise KeyboardInterrupt  # the Ctrl-C reached worker 0's trial
         while thread.is_alive():

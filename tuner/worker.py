@@ -10,6 +10,7 @@ instead of three; tickets there (re-queued trials) are still taken first.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
@@ -25,6 +26,7 @@ import joblib
 import optuna
 import sqlalchemy
 import sqlalchemy.exc
+from optuna.study._tell import _tell_with_warning
 from optuna.trial import TrialState
 from threadpoolctl import threadpool_limits
 
@@ -101,7 +103,12 @@ def worker_seed(seed: int | None, run_index: int, index: int) -> int | None:
 
 def worker_id() -> str:
     """``host:pid`` of this process, recorded on each trial it runs."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{_hostname()}:{os.getpid()}"
+
+
+@functools.cache
+def _hostname() -> str:
+    return socket.gethostname()  # a system call, asked once per process
 
 
 def retry(fn: Callable[..., T], *args: Any, attempts: int = 6, **kwargs: Any) -> T:
@@ -118,27 +125,33 @@ def retry(fn: Callable[..., T], *args: Any, attempts: int = 6, **kwargs: Any) ->
     raise AssertionError("unreachable")
 
 
-def run_worker(cfg: WorkerConfig, index: int = 0) -> dict[str, Any]:
+def run_worker(
+    cfg: WorkerConfig, index: int = 0, storage: optuna.storages.BaseStorage | None = None
+) -> dict[str, Any]:
     """Claim and run trials until none is left, the deadline passes or the run stops.
 
     BLAS threads are limited to ``cfg.blas_threads`` (whatever the backend) so
-    that workers never oversubscribe the cores. Returns
+    that workers never oversubscribe the cores. ``storage``, an open storage of
+    ``cfg.storage``, saves a worker in the run's own process from opening it
+    again (for a journal file, replaying it twice). Returns
     ``{"ran": n, "interrupted": bool, "aborted": message or None}``.
     """
     if cfg.blas_threads >= (joblib.cpu_count() or 1):
-        return _work(cfg, index)  # a limit of every core changes nothing
+        return _work(cfg, index, storage)  # a limit of every core changes nothing
     with threadpool_limits(limits=cfg.blas_threads):
-        return _work(cfg, index)
+        return _work(cfg, index, storage)
 
 
-def _work(cfg: WorkerConfig, index: int) -> dict[str, Any]:
+def _work(
+    cfg: WorkerConfig, index: int, storage: optuna.storages.BaseStorage | None
+) -> dict[str, Any]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     options = {k: v for k, v in cfg.sampler.items() if k != "name"}
     seed = worker_seed(cfg.seed, cfg.run_index, index)
     study = retry(
         optuna.load_study,
         study_name=cfg.study_name,
-        storage=open_storage(cfg.storage),
+        storage=storage or open_storage(cfg.storage),
         sampler=make_sampler(cfg.sampler["name"], seed, **options),
         pruner=make_pruner(**cfg.pruner),
     )
@@ -210,14 +223,13 @@ def _run_trial(study: optuna.Study, trial_id: int, objective, record_worker: boo
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, value=None, state=None) -> None:
-    """``study.tell`` that survives a retry after a lost reply (the first one may have landed)."""
-    try:
-        retry(study.tell, trial, value, state=state)
-    except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
-        # Optuna refuses to tell a finished trial ("Cannot tell a COMPLETE trial"):
-        # fine when an earlier attempt landed, an error otherwise.
-        if not retry(study._storage.get_trial, trial._trial_id).state.is_finished():
-            raise
+    """Tell a trial's end as ``Study.optimize`` does, surviving a retry after a lost reply.
+
+    ``Study.tell`` would read the trial back and deep-copy it for a return value
+    nobody uses, a cost on every trial. A trial already finished (by an earlier
+    attempt whose reply was lost, or failed as stale) is left as it is.
+    """
+    retry(_tell_with_warning, study, trial, value, state, skip_if_finished=True)
 
 
 @contextmanager
@@ -270,11 +282,12 @@ def _take_or_start_trial(study: optuna.Study, cfg: WorkerConfig) -> tuple[int | 
     storage = study._storage
     with exclusive(cfg.storage, cfg.study_name):
         trials = storage.get_all_trials(study._study_id, deepcopy=False)
-        for t in trials:  # re-queued trials first
+        counts = tally(trials)
+        for t in trials if counts["waiting"] else ():  # re-queued trials first
             if t.state == TrialState.WAITING:
                 if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
                     return t._trial_id, False
-        if tally(trials)["taken"] >= cfg.n_trials:
+        if counts["taken"] >= cfg.n_trials:
             return None, False
         template = new_trial(TrialState.RUNNING, {"worker": worker_id()})
         return storage.create_new_trial(study._study_id, template_trial=template), True
