@@ -4,7 +4,9 @@ Run: ``python tests/bench/bench_study.py [--quick]``
 
 (a) Framework overhead per trial: ``run_study`` against a bare
     ``study.optimize`` loop with the same sampler (TPE) and storage (journal
-    file) on a trivial objective.
+    file) on a trivial objective: wall and CPU time over interleaved rounds, and
+    the instructions executed, counted by valgrind's callgrind when it is
+    installed (a count that repeats, where times on a shared machine do not).
 (b) Wall time of a CPU-bound 40-trial study with ``n_jobs=1`` and ``n_jobs=2``:
     ``studies/digits-mlp.toml``, and the shorter trials of ``studies/quickstart.toml``.
 (c) Epochs trained and best score with the median pruner (and, for comparison,
@@ -16,7 +18,12 @@ Run: ``python tests/bench/bench_study.py [--quick]``
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,41 +44,74 @@ def trivial(trial: optuna.Trial) -> float:
     return -((trial.suggest_float("x", -1.0, 1.0) - 0.3) ** 2)
 
 
+def bare_loop(directory: str, n_trials: int, seed: int) -> None:
+    """The reference: ``study.optimize`` with TPE as ``run_study`` sets it up, on a journal."""
+    study = optuna.create_study(
+        study_name="bare", storage=open_storage(str(Path(directory) / "bare.log")),
+        direction="maximize", sampler=make_sampler("tpe", seed),
+    )  # fmt: skip
+    study.optimize(trivial, n_trials=n_trials)
+
+
+def our_run(directory: str, n_trials: int, seed: int) -> None:
+    run_study(trivial, study_name="ours", n_trials=n_trials, directory=directory, seed=seed,
+              pruner="none", progress=False)  # fmt: skip
+
+
+SIDES = {"bare": bare_loop, "ours": our_run}
+
+
 def overhead(n_trials: int, repeat: int) -> dict[str, dict[str, float]]:
     """Median seconds per trial, wall and CPU: bare Optuna loop, run_study.
 
-    Both use TPE as ``run_study`` sets it up (with the constant liar) and a journal
-    file. Each goes first in half of the rounds, so that neither always runs on a
+    Each side goes first in half of the rounds, so that neither always runs on a
     warmer (or more fragmented) process. CPU time (this process, which runs
     ``run_study``'s only worker) leaves out the waits for the disk and the
     machine's other load, which make the wall times of identical rounds differ
     by a fifth here.
     """
-    times = {side: {"wall": [], "cpu": []} for side in ("bare", "ours")}
+    times = {side: {"wall": [], "cpu": []} for side in SIDES}
     for i in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
-
-            def bare(seed: int = i) -> None:
-                study = optuna.create_study(
-                    study_name="bare", storage=open_storage(str(Path(tmp) / "bare.log")),
-                    direction="maximize", sampler=make_sampler("tpe", seed),
-                )  # fmt: skip
-                study.optimize(trivial, n_trials=n_trials)
-
-            def ours(seed: int = i) -> None:
-                run_study(trivial, study_name="ours", n_trials=n_trials, directory=tmp, seed=seed,
-                          pruner="none", progress=False)  # fmt: skip
-
-            runs = {"bare": bare, "ours": ours}
-            for name in ("bare", "ours") if i % 2 == 0 else ("ours", "bare"):
+            for side in ("bare", "ours") if i % 2 == 0 else ("ours", "bare"):
                 wall, cpu = time.perf_counter(), time.process_time()
-                runs[name]()
-                times[name]["wall"].append((time.perf_counter() - wall) / n_trials)
-                times[name]["cpu"].append((time.process_time() - cpu) / n_trials)
+                SIDES[side](tmp, n_trials, i)
+                times[side]["wall"].append((time.perf_counter() - wall) / n_trials)
+                times[side]["cpu"].append((time.process_time() - cpu) / n_trials)
     return {
         side: {kind: statistics.median(values) for kind, values in kinds.items()}
         for side, kinds in times.items()
     }
+
+
+def instructions(n_trials: int) -> dict[str, int] | None:
+    """Instructions each side executes, counted by valgrind's callgrind (None without it).
+
+    Unlike time, the count repeats to 0.1% whatever else the machine does. Only
+    the side's run is counted, not Python's start and imports. What the kernel
+    does (the journal's fsync, file locks) is not counted.
+    """
+    if not (shutil.which("valgrind") and shutil.which("callgrind_control")):
+        return None
+    counts = {}
+    for side in SIDES:
+        proc = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=/dev/null",
+             sys.executable, __file__, "--count", side, str(n_trials)],
+            env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        counts[side] = int(re.search(r"Collected : (\d+)", proc.stderr).group(1))
+    return counts
+
+
+def count_one(side: str, n_trials: int) -> None:
+    """Run one side with callgrind's instrumentation on (run under valgrind by ``instructions``)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        toggle = ["callgrind_control", "--instr"]
+        subprocess.run([*toggle, "on", str(os.getpid())], check=True, capture_output=True)
+        SIDES[side](tmp, n_trials, 0)
+        subprocess.run([*toggle, "off", str(os.getpid())], check=True, capture_output=True)
 
 
 def scaling(spec_path: Path, n_trials: int, repeat: int) -> dict[str, float]:
@@ -128,7 +168,11 @@ def pruning(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller budgets")
+    parser.add_argument("--count", nargs=2, metavar=("SIDE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.count:  # a child of instructions(), under valgrind
+        count_one(args.count[0], int(args.count[1]))
+        return
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     n = 30 if args.quick else 100
     per_trial = overhead(n, 4 if args.quick else 12)
@@ -136,8 +180,15 @@ def main() -> None:
     for kind in ("wall", "cpu"):
         bare, ours = per_trial["bare"][kind], per_trial["ours"][kind]
         print(
-            f"    {kind:4}: bare optuna {bare * 1e3:.2f} ms/trial, run_study "
+            f"    {kind:<12}: bare optuna {bare * 1e3:.2f} ms/trial, run_study "
             f"{ours * 1e3:.2f} ms/trial, ratio {ours / bare:.2f}"
+        )
+    counts = instructions(n)
+    if counts:
+        bare, ours = counts["bare"], counts["ours"]
+        print(
+            f"    instructions: bare optuna {bare / n / 1e6:.2f} M/trial, run_study "
+            f"{ours / n / 1e6:.2f} M/trial, ratio {ours / bare:.3f} (callgrind)"
         )
 
     studies = ROOT / "studies"
