@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -14,6 +15,11 @@ from optuna.trial import TrialState
 
 from tuner.budget import counts_towards_budget
 from tuner.storage import open_storage
+
+
+def imported(name: str) -> bool:
+    """Whether this process has imported the module ``name`` (run in a worker)."""
+    return name in sys.modules
 
 
 def value_of(x: float) -> float:

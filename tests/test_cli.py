@@ -78,6 +78,23 @@ def test_options_override_the_file_and_worker_joins(tmp_path, monkeypatch):
     assert Counter(t.state for t in trials(tmp_path, "join")) == {TrialState.COMPLETE: 6}
 
 
+@pytest.mark.parametrize(("file_jobs", "option", "started"), [(2, [], 2), (1, ["--n-jobs", "2"], 2),
+                                                           (1, [], 1)])  # fmt: skip
+def test_run_starts_its_workers_before_reading_the_file(tmp_path, monkeypatch, file_jobs, option,
+                                                        started):  # fmt: skip
+    import tuner.cli
+    import tuner.studyfile
+
+    calls = []
+    monkeypatch.setattr(tuner.cli, "start_workers", lambda n, modules: calls.append(("start", n)))
+    load = tuner.studyfile.load_study_file
+    monkeypatch.setattr(tuner.cli, "load_study_file", lambda p: calls.append(("load",)) or load(p))
+    path = study_file(tmp_path, name="early", n_trials=2, n_jobs=file_jobs)
+    args = ["run", str(path), *option, "--out", str(tmp_path / "reports"), "--no-progress"]
+    assert main(args) == 0
+    assert calls == [("start", started), ("load",)]
+
+
 @pytest.mark.parametrize(
     ("edit", "key"),
     [

@@ -15,12 +15,12 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
-from study_objectives import LedgerObjective, assert_nothing_lost, wait_until_running
+from study_objectives import LedgerObjective, assert_nothing_lost, imported, wait_until_running
 
 import tuner.study
 from tuner.budget import count_trials
 from tuner.storage import default_storage, open_storage, repair_journal
-from tuner.study import StudyAborted, reconcile, run_study
+from tuner.study import StudyAborted, reconcile, run_study, start_workers
 
 
 def load(study_name: str, storage: str) -> optuna.Study:
@@ -273,3 +273,19 @@ def test_a_resumed_run_draws_new_parameters_and_a_first_run_is_reproducible(tmp_
     resumed = params(tmp_path / "a", "resume", 8)
     assert resumed[:4] == first
     assert not set(resumed[4:]) & set(first), "the resumed run repeated the first run's draws"
+
+
+def test_started_workers_import_the_objective_modules_before_the_run_comes():
+    # A run's other worker process reuses the started one, whose imports are done.
+    tuner.study._loky_executor(1).shutdown(wait=True)  # no process of an earlier test
+    start_workers(2, ["tuner.objective"])
+    executor = tuner.study._loky_executor(1)  # what run_study(n_jobs=2) takes
+    assert executor.submit(imported, "tuner.objective").result(timeout=120)
+
+
+def test_one_job_starts_no_worker_process(monkeypatch):
+    def no_process(n):
+        raise AssertionError(f"started {n} process(es)")
+
+    monkeypatch.setattr(tuner.study, "_loky_executor", no_process)
+    start_workers(1, ["tuner.objective"])

@@ -8,7 +8,13 @@ import pytest
 
 from tuner.data import bundled_datasets, generators, load_data
 from tuner.space import DEFAULT_OPTIMIZERS, DEFAULT_SCHEDULES, SearchSpace
-from tuner.studyfile import ComponentSpec, DataSpec, StudyFileError, load_study_file
+from tuner.studyfile import (
+    ComponentSpec,
+    DataSpec,
+    StudyFileError,
+    load_study_file,
+    requested_workers,
+)
 
 STUDIES = sorted((Path(__file__).parents[1] / "studies").glob("*.toml"))
 
@@ -113,6 +119,23 @@ def test_defaults_of_a_minimal_file(tmp_path):
 )
 def test_study_options_round_trip(tmp_path, study, attribute, expected):
     assert getattr(load(tmp_path, study=study), attribute) == expected
+
+
+@pytest.mark.parametrize(
+    ("study", "expected"),
+    [("n_jobs = 3", 3), ("n_jobs = -1", -1), ("", None), ("n_jobs = 0", None),
+     ('n_jobs = "2"', None), ("n_jobs = true", None), ("n_jobs = 2.0", None)],
+)  # fmt: skip
+def test_requested_workers_reads_n_jobs_alone(tmp_path, study, expected):
+    assert requested_workers(write(tmp_path, study=study)) == expected
+
+
+def test_requested_workers_of_an_unreadable_file_is_none(tmp_path):
+    assert requested_workers(tmp_path / "missing.toml") is None
+    (tmp_path / "bad.toml").write_text("[study\nn_jobs = 2")
+    assert requested_workers(tmp_path / "bad.toml") is None
+    (tmp_path / "list.toml").write_text("study = [1]")
+    assert requested_workers(tmp_path / "list.toml") is None
 
 
 def test_sampler_and_pruner_tables_keep_their_options(tmp_path):

@@ -19,11 +19,12 @@ import optuna
 
 import optim
 
-from .report import Report, write_report
-from .runner import build_objective
+# Only what every command needs at the top: scikit-learn (through the objective)
+# and matplotlib (through the report) take seconds to import, so the commands
+# that use them import them, and ``tuner --help`` answers at once.
 from .storage import default_storage, mask_url, open_storage
-from .study import BACKENDS, StudyAborted, run_study
-from .studyfile import StudyFileError, load_study_file
+from .study import BACKENDS, StudyAborted, run_study, start_workers
+from .studyfile import StudyFileError, load_study_file, requested_workers
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -60,7 +61,17 @@ def _storage_arg(args: argparse.Namespace, fallback: str | None) -> str | None:
     return args.storage or os.environ.get("TUNER_STORAGE") or fallback
 
 
+def _start_workers(args: argparse.Namespace, n_jobs: int | None) -> None:
+    """Start the worker processes now, so that they import while this one reads and loads."""
+    if args.backend == "loky" and n_jobs is not None:
+        start_workers(n_jobs, ["tuner.objective"])
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
+    _start_workers(args, args.n_jobs or requested_workers(args.study_file))
+    from .report import Report
+    from .runner import build_objective
+
     spec = load_study_file(args.study_file)
     n_trials = args.n_trials or spec.n_trials
     n_jobs = args.n_jobs or spec.n_jobs
@@ -112,6 +123,9 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     storage = _storage_arg(args, None)
     if storage is None:
         raise ValueError("tuner worker needs --storage URL (or TUNER_STORAGE)")
+    _start_workers(args, args.n_jobs)
+    from .runner import build_objective
+
     study = optuna.load_study(study_name=args.study, storage=open_storage(storage))
     study_file = args.study_file or study.user_attrs.get("study_file")
     if not study_file or not Path(study_file).exists():
@@ -139,6 +153,8 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import Report, write_report
+
     storage = _storage_arg(args, None) or default_storage(args.study, args.out)
     folder = write_report(Report.from_storage(storage, args.study), args.out, args.format)
     print(f"report: {folder / 'index.html'}")

@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import joblib
@@ -43,12 +43,20 @@ from .worker import (
     SAME_ERROR_LIMIT,
     WorkerConfig,
     new_trial,
+    preload,
     retry,
     run_worker,
     starts_own_trials,
 )
 
-__all__ = ["BACKENDS", "StudyAborted", "create_study", "reconcile", "run_study"]
+__all__ = [
+    "BACKENDS",
+    "StudyAborted",
+    "create_study",
+    "reconcile",
+    "run_study",
+    "start_workers",
+]
 
 #: Where worker processes run: joblib's loky processes, or Dask workers.
 BACKENDS = ("loky", "dask")
@@ -239,9 +247,7 @@ def run_study(
     if timeout is not None and not timeout > 0:
         raise ValueError(f"timeout must be positive seconds, got {timeout!r}")
     storage = storage or default_storage(study_name, directory)
-    n_workers = joblib.cpu_count() if n_jobs == -1 else n_jobs
-    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-        raise ValueError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
+    n_workers = _n_workers(n_jobs)
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if scheduler is not None and backend != "dask":
@@ -301,6 +307,36 @@ def run_study(
             f"with {aborted}"
         )
     return study
+
+
+def _n_workers(n_jobs: int) -> int:
+    """Workers for ``n_jobs``: -1 means one per core."""
+    n_workers = joblib.cpu_count() if n_jobs == -1 else n_jobs
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise ValueError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
+    return n_workers
+
+
+def _loky_executor(n: int):
+    """joblib's reusable loky executor of ``n`` processes (the one a later call reuses)."""
+    return get_memmapping_executor(n)
+
+
+def start_workers(n_jobs: int, modules: Sequence[str] = ()) -> None:
+    """Start the worker processes of a coming loky ``run_study(n_jobs=n_jobs)`` now.
+
+    A new worker process imports scikit-learn and the objective's modules, about
+    two seconds, before its first trial. Started while the caller still reads
+    its study file and data, the processes import ``modules`` meanwhile, and
+    ``run_study`` finds them ready (joblib keeps them for 5 idle minutes). Worker 0
+    runs in the caller's process, so ``n_jobs - 1`` processes start; none for 1.
+    """
+    n = _n_workers(n_jobs) - 1
+    if n < 1:
+        return
+    executor = _loky_executor(n)
+    for _ in range(n):  # each import takes seconds, so the n tasks spread over the n processes
+        executor.submit(preload, tuple(modules))
 
 
 def _next_run_index(study: optuna.Study) -> int:
@@ -398,7 +434,7 @@ def _run_pool(study, cfg: WorkerConfig, n: int, backend: str) -> list[dict[str, 
         try:
             if backend == "loky":
                 # joblib's loky executor itself: Parallel would run one job in this thread.
-                executor = get_memmapping_executor(len(indices))
+                executor = _loky_executor(len(indices))
                 futures = [executor.submit(run_worker, cfg, i) for i in indices]
                 result["value"] = [f.result() for f in futures]
             else:

@@ -67,32 +67,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import sklearn.metrics
-from sklearn.base import BaseEstimator
-
 import optim
 
-from . import estimators
 from .samplers import PRUNERS, SAMPLERS, make_pruner, make_sampler
 from .space import DEFAULT_OPTIMIZERS, DEFAULT_SCHEDULES
 from .storage import check_study_name
 
 __all__ = [
-    "ESTIMATORS",
     "ComponentSpec",
     "DataSpec",
     "StudyFileError",
     "StudySpec",
+    "estimator_names",
     "load_study_file",
+    "requested_workers",
 ]
 
-#: Estimator classes a study file may name: the estimators of ``tuner.estimators``.
-ESTIMATORS = tuple(
-    name
-    for name in estimators.__all__
-    if isinstance(getattr(estimators, name), type)
-    and issubclass(getattr(estimators, name), BaseEstimator)
-)
+
+def estimator_names() -> tuple[str, ...]:
+    """Estimator classes a study file may name: the estimators of ``tuner.estimators``.
+
+    Imported when a file is read, not with this module: scikit-learn takes two
+    seconds to import, which the command line's help should not wait for.
+    """
+    from sklearn.base import BaseEstimator
+
+    from . import estimators
+
+    return tuple(
+        name
+        for name in estimators.__all__
+        if isinstance(getattr(estimators, name), type)
+        and issubclass(getattr(estimators, name), BaseEstimator)
+    )
+
+
 #: Estimator parameters that the search space sets, so a study file must not.
 _SPACE_OWNED = ("optimizer", "schedule")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -387,7 +396,9 @@ def _read_validation(study: _Table) -> dict[str, Any]:
 def _read_scoring(study: _Table) -> str | None:
     scoring = study.get("scoring", "a string", default=None)
     if scoring is not None:
-        study.choose("scoring", scoring, sorted(sklearn.metrics.get_scorer_names()), "scorer")
+        from sklearn.metrics import get_scorer_names
+
+        study.choose("scoring", scoring, sorted(get_scorer_names()), "scorer")
     return scoring
 
 
@@ -465,7 +476,9 @@ def _estimator_params(parent: _Table, key: str, cls: type) -> _Table:
 
 
 def _read_estimator(est: _Table) -> tuple[type, dict[str, Any]]:
-    name = est.choose("class", est.get("class", "a string"), ESTIMATORS, "estimator")
+    from . import estimators
+
+    name = est.choose("class", est.get("class", "a string"), estimator_names(), "estimator")
     cls = getattr(estimators, name)
     return cls, _estimator_params(est, "params", cls).values
 
@@ -654,6 +667,22 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise StudyFileError(path, "", "not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise StudyFileError(path, "", f"invalid TOML: {exc}") from None
+
+
+def requested_workers(path: str | Path) -> int | None:
+    """The file's ``study.n_jobs`` if it reads as one, without checking the rest.
+
+    Lets the command line start worker processes before :func:`load_study_file`,
+    which imports scikit-learn, checks the file; None when the value is missing
+    or not a worker count (the check then says why).
+    """
+    try:
+        with open(path, "rb") as f:
+            value = tomllib.load(f).get("study", {}).get("n_jobs")
+    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        return None
+    valid = isinstance(value, int) and not isinstance(value, bool) and (value >= 1 or value == -1)
+    return value if valid else None
 
 
 def load_study_file(path: str | Path) -> StudySpec:

@@ -11,8 +11,10 @@ instead of three; tickets there (re-queued trials) are still taken first.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import socket
+import sys
 import threading
 import time
 import warnings
@@ -24,8 +26,6 @@ from typing import Any, TypeVar
 
 import joblib
 import optuna
-import sqlalchemy
-import sqlalchemy.exc
 from optuna.study._tell import _tell_with_warning
 from optuna.trial import TrialState
 from threadpoolctl import threadpool_limits
@@ -38,9 +38,11 @@ __all__ = [
     "SAME_ERROR_LIMIT",
     "WorkerConfig",
     "new_trial",
+    "preload",
     "retry",
     "run_worker",
     "starts_own_trials",
+    "transient_errors",
     "worker_id",
     "worker_seed",
 ]
@@ -49,12 +51,6 @@ __all__ = [
 SAME_ERROR_LIMIT = 5
 #: Seconds between a worker's looks for a stopped run (one query on a database).
 STOP_CHECK_INTERVAL = 1.0
-#: Storage errors worth another try: a dropped connection, a restarted server.
-TRANSIENT = (
-    optuna.exceptions.StorageInternalError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-)
 T = TypeVar("T")
 
 
@@ -101,6 +97,12 @@ def worker_seed(seed: int | None, run_index: int, index: int) -> int | None:
     return (seed + run_index * SEEDS_PER_RUN + index) % 2**32  # NumPy seeds are 32-bit
 
 
+def preload(modules: tuple[str, ...]) -> None:
+    """Import ``modules`` in a worker process ahead of its first trial."""
+    for name in modules:
+        importlib.import_module(name)
+
+
 def worker_id() -> str:
     """``host:pid`` of this process, recorded on each trial it runs."""
     return f"{_hostname()}:{os.getpid()}"
@@ -111,13 +113,25 @@ def _hostname() -> str:
     return socket.gethostname()  # a system call, asked once per process
 
 
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """Storage errors worth another try: a dropped connection, a restarted server.
+
+    SQLAlchemy's errors can only be raised once a database storage has imported
+    it; a worker on a journal file does without its import (a third of a second).
+    """
+    sa = sys.modules.get("sqlalchemy.exc")
+    if sa is None:
+        return (optuna.exceptions.StorageInternalError,)
+    return (optuna.exceptions.StorageInternalError, sa.OperationalError, sa.InterfaceError)
+
+
 def retry(fn: Callable[..., T], *args: Any, attempts: int = 6, **kwargs: Any) -> T:
     """Call ``fn``, retrying transient storage errors with exponential backoff (~6 s)."""
     delay = 0.1
     for attempt in range(attempts):
         try:
             return fn(*args, **kwargs)
-        except TRANSIENT:
+        except transient_errors():
             if attempt == attempts - 1:
                 raise
             time.sleep(delay)
@@ -208,7 +222,7 @@ def _run_trial(study: optuna.Study, trial_id: int, objective, record_worker: boo
             retry(trial.set_user_attr, "interrupted", True)
             _tell(study, trial, state=TrialState.FAIL)
             return "interrupted"
-        except TRANSIENT:
+        except transient_errors():
             # The storage, not the trial, failed: give the ticket back.
             retry(trial.set_user_attr, "interrupted", True)
             _tell(study, trial, state=TrialState.FAIL)
@@ -344,6 +358,7 @@ def _waiting_trial_ids(storage: optuna.storages.BaseStorage, study_id: int) -> l
     if not isinstance(backend, optuna.storages.RDBStorage):
         waiting = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,))
         return [t._trial_id for t in waiting]
+    import sqlalchemy
     from optuna.storages._rdb.models import TrialModel
 
     query = (

@@ -8,7 +8,8 @@ Run: ``python tests/bench/bench_study.py [--quick]``
     the instructions executed, counted by valgrind's callgrind when it is
     installed (a count that repeats, where times on a shared machine do not).
 (b) Wall time of a CPU-bound 40-trial study with ``n_jobs=1`` and ``n_jobs=2``:
-    ``studies/digits-mlp.toml``, and the shorter trials of ``studies/quickstart.toml``.
+    ``studies/digits-mlp.toml``, and the shorter trials of ``studies/quickstart.toml``;
+    with ``run_study`` in this process, and with ``tuner run`` as a command.
 (c) Epochs trained and best score with the median pruner (and, for comparison,
     Optuna's hyperband and successive-halving pruners) and without a pruner on
     ``studies/digits-mlp.toml`` at an equal number of trials, over three seeds. The
@@ -33,7 +34,7 @@ from joblib.externals.loky import get_reusable_executor
 
 from tuner.runner import build_objective
 from tuner.samplers import make_sampler
-from tuner.storage import open_storage
+from tuner.storage import default_storage, open_storage
 from tuner.study import run_study
 from tuner.studyfile import load_study_file
 
@@ -114,19 +115,49 @@ def count_one(side: str, n_trials: int) -> None:
         subprocess.run([*toggle, "off", str(os.getpid())], check=True, capture_output=True)
 
 
-def scaling(spec_path: Path, n_trials: int, repeat: int) -> dict[str, float]:
-    """Median wall seconds of one CPU-bound study: one worker; two with a cold and a warm pool.
+def command(spec_path: Path, n_trials: int, n_jobs: int, directory: str) -> dict[str, float]:
+    """Wall seconds of ``tuner run`` on the study file (random sampler, no pruner).
 
-    With two workers, worker 0 runs in this process and the other in a loky
-    process, which imports NumPy, scikit-learn and Optuna when it starts unless
-    an earlier run in the same process left it running: the cold run pays that
-    start, the warm one shows how the trials themselves scale. The cases are
-    interleaved over ``repeat`` rounds so that a slow spell of the machine
-    touches them all alike.
+    ``total`` is the whole command: Python's start, imports, data, the trials and
+    the report. ``trials`` runs from the first trial's start to the last one's
+    end, read from the storage: with two workers, it includes any wait for the
+    second worker process, which the command starts before it reads the study
+    file, so that the process imports while this one does.
+    """
+    text = re.sub(r"(?m)^sampler = .*$", 'sampler = "random"', spec_path.read_text())
+    text = re.sub(r"(?m)^pruner = .*$", 'pruner = "none"', text)
+    path = Path(directory) / spec_path.name
+    path.write_text(text)
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "tuner.cli", "run", str(path), "--n-trials", str(n_trials),
+         "--n-jobs", str(n_jobs), "--out", directory, "--no-progress"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    total = time.perf_counter() - start
+    name = load_study_file(path).name
+    study = optuna.load_study(
+        study_name=name, storage=open_storage(default_storage(name, directory))
+    )
+    first = min(t.datetime_start for t in study.trials)
+    last = max(t.datetime_complete for t in study.trials)
+    return {"total": total, "trials": (last - first).total_seconds()}
+
+
+def scaling(spec_path: Path, n_trials: int, repeat: int) -> dict[str, float]:
+    """Median wall seconds of one CPU-bound study with one and two workers.
+
+    ``run_study`` in this process: with two workers, worker 0 runs in this
+    process and the other in a loky process, which imports NumPy, scikit-learn
+    and Optuna when it starts unless an earlier run in the same process left it
+    running: the cold run pays that start, the warm one shows how the trials
+    themselves scale. ``tuner run`` as a command (see :func:`command`). The
+    cases are interleaved over ``repeat`` rounds so that a slow spell of the
+    machine touches them all alike.
     """
     spec = load_study_file(spec_path)
     objective = build_objective(spec)
-    times: dict[str, list[float]] = {"1": [], "2 cold": [], "2 warm": []}
+    times: dict[str, list[float]] = {}
     for _ in range(repeat):
         get_reusable_executor().shutdown(wait=True)
         for case, n_jobs in (("1", 1), ("2 cold", 2), ("2 warm", 2)):
@@ -135,7 +166,11 @@ def scaling(spec_path: Path, n_trials: int, repeat: int) -> dict[str, float]:
                 run_study(objective, study_name="scale", n_trials=n_trials, n_jobs=n_jobs,
                           directory=tmp, seed=0, pruner="none", sampler="random",
                           progress=False)  # fmt: skip
-                times[case].append(time.perf_counter() - start)
+                times.setdefault(case, []).append(time.perf_counter() - start)
+        for n_jobs in (1, 2):
+            with tempfile.TemporaryDirectory() as tmp:
+                for part, seconds in command(spec_path, n_trials, n_jobs, tmp).items():
+                    times.setdefault(f"command {n_jobs} {part}", []).append(seconds)
     return {case: statistics.median(values) for case, values in times.items()}
 
 
@@ -198,9 +233,16 @@ def main() -> None:
         times = scaling(studies / f"{name}.toml", n, repeat)
         print(f"(b) CPU-bound study, {n} trials ({name}, {what}, no pruner), median of {repeat}:")
         print(
-            f"    n_jobs=1 {times['1']:.1f} s; n_jobs=2 {times['2 cold']:.1f} s with the pool's "
-            f"start (speedup {times['1'] / times['2 cold']:.2f}), {times['2 warm']:.1f} s with "
-            f"a running pool (speedup {times['1'] / times['2 warm']:.2f})"
+            f"    run_study: n_jobs=1 {times['1']:.1f} s; n_jobs=2 {times['2 cold']:.1f} s with "
+            f"the pool's start (speedup {times['1'] / times['2 cold']:.2f}), "
+            f"{times['2 warm']:.1f} s with a running pool (speedup "
+            f"{times['1'] / times['2 warm']:.2f})"
+        )
+        one, two = (times[f"command {n} trials"] for n in (1, 2))
+        whole = [times[f"command {n} total"] for n in (1, 2)]
+        print(
+            f"    tuner run: trials n_jobs=1 {one:.1f} s, n_jobs=2 {two:.1f} s (speedup "
+            f"{one / two:.2f}); whole command {whole[0]:.1f} s vs {whole[1]:.1f} s"
         )
 
     n = 20 if args.quick else 60
