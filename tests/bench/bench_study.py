@@ -229,9 +229,12 @@ def main() -> None:
     studies = ROOT / "studies"
     n = 12 if args.quick else 40
     repeat = 1 if args.quick else 3
-    for name, what in (("digits-mlp", "trials of ~0.3 s"), ("quickstart", "trials of ~0.15 s")):
+    for name in ("digits-mlp", "quickstart"):
         times = scaling(studies / f"{name}.toml", n, repeat)
-        print(f"(b) CPU-bound study, {n} trials ({name}, {what}, no pruner), median of {repeat}:")
+        print(
+            f"(b) CPU-bound study, {n} trials ({name}, {times['1'] / n:.2f} s per trial with one "
+            f"worker, no pruner), median of {repeat}:"
+        )
         print(
             f"    run_study: n_jobs=1 {times['1']:.1f} s; n_jobs=2 {times['2 cold']:.1f} s with "
             f"the pool's start (speedup {times['1'] / times['2 cold']:.2f}), "
