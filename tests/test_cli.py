@@ -78,6 +78,22 @@ def test_options_override_the_file_and_worker_joins(tmp_path, monkeypatch):
     assert Counter(t.state for t in trials(tmp_path, "join")) == {TrialState.COMPLETE: 6}
 
 
+def test_a_bad_study_file_ends_the_started_workers_at_once(tmp_path, monkeypatch, capsys):
+    import tuner.cli
+
+    class Executor:
+        def shutdown(self, wait=True, kill_workers=False):
+            ended.append((wait, kill_workers))
+
+    ended = []
+    monkeypatch.setattr(tuner.cli, "start_workers", lambda n, modules: Executor())
+    path = study_file(tmp_path, n_jobs=2)
+    path.write_text(path.read_text().replace("cv = 2", "cv = 1"))
+    assert main(["run", str(path), "--out", str(tmp_path / "reports")]) == 2
+    assert "study.cv" in capsys.readouterr().err
+    assert ended == [(False, True)]  # killed, not waited for at exit
+
+
 @pytest.mark.parametrize(("file_jobs", "option", "started"), [(2, [], 2), (1, ["--n-jobs", "2"], 2),
                                                            (1, [], 1)])  # fmt: skip
 def test_run_starts_its_workers_before_reading_the_file(tmp_path, monkeypatch, file_jobs, option,

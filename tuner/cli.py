@@ -8,10 +8,11 @@ one line; set ``TUNER_DEBUG=1`` to see the traceback of an unexpected one.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -61,22 +62,34 @@ def _storage_arg(args: argparse.Namespace, fallback: str | None) -> str | None:
     return args.storage or os.environ.get("TUNER_STORAGE") or fallback
 
 
-def _start_workers(args: argparse.Namespace, n_jobs: int | None) -> None:
-    """Start the worker processes now, so that they import while this one reads and loads."""
+@contextlib.contextmanager
+def _workers_started(args: argparse.Namespace, n_jobs: int | None) -> Iterator[None]:
+    """Start the worker processes now, so that they import while this one reads and loads.
+
+    If reading the study file or loading its data fails, no run comes: the
+    processes are ended then, rather than waited for at exit.
+    """
+    executor = None
     if args.backend == "loky" and n_jobs is not None:
-        start_workers(n_jobs, ["tuner.objective"])
+        executor = start_workers(n_jobs, ["tuner.objective"])
+    try:
+        yield
+    except BaseException:
+        if executor is not None:
+            executor.shutdown(wait=False, kill_workers=True)
+        raise
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    _start_workers(args, args.n_jobs or requested_workers(args.study_file))
-    from .report import Report
-    from .runner import build_objective
+    with _workers_started(args, args.n_jobs or requested_workers(args.study_file)):
+        from .report import Report
+        from .runner import build_objective
 
-    spec = load_study_file(args.study_file)
-    n_trials = args.n_trials or spec.n_trials
-    n_jobs = args.n_jobs or spec.n_jobs
-    storage = _storage_arg(args, spec.storage) or default_storage(spec.name, args.out)
-    objective = build_objective(spec)
+        spec = load_study_file(args.study_file)
+        n_trials = args.n_trials or spec.n_trials
+        n_jobs = args.n_jobs or spec.n_jobs
+        storage = _storage_arg(args, spec.storage) or default_storage(spec.name, args.out)
+        objective = build_objective(spec)
     where = mask_url(storage)
     print(
         f"study {spec.name!r}: {n_trials} trials, {n_jobs} worker(s), storage {where}",
@@ -123,20 +136,21 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     storage = _storage_arg(args, None)
     if storage is None:
         raise ValueError("tuner worker needs --storage URL (or TUNER_STORAGE)")
-    _start_workers(args, args.n_jobs)
-    from .runner import build_objective
+    with _workers_started(args, args.n_jobs):
+        from .runner import build_objective
 
-    study = optuna.load_study(study_name=args.study, storage=open_storage(storage))
-    study_file = args.study_file or study.user_attrs.get("study_file")
-    if not study_file or not Path(study_file).exists():
-        raise ValueError(
-            f"study {args.study!r} was defined by {study_file!r}, which is not on this machine; "
-            "pass --study-file"
-        )
-    spec = load_study_file(study_file)
+        study = optuna.load_study(study_name=args.study, storage=open_storage(storage))
+        study_file = args.study_file or study.user_attrs.get("study_file")
+        if not study_file or not Path(study_file).exists():
+            raise ValueError(
+                f"study {args.study!r} was defined by {study_file!r}, which is not on this "
+                "machine; pass --study-file"
+            )
+        spec = load_study_file(study_file)
+        objective = build_objective(spec)
     attrs = study.user_attrs
     run_study(
-        build_objective(spec),
+        objective,
         study_name=args.study,
         n_trials=args.n_trials or attrs.get("n_trials", spec.n_trials),
         storage=storage,

@@ -322,7 +322,7 @@ def _loky_executor(n: int):
     return get_memmapping_executor(n)
 
 
-def start_workers(n_jobs: int, modules: Sequence[str] = ()) -> None:
+def start_workers(n_jobs: int, modules: Sequence[str] = ()):
     """Start the worker processes of a coming loky ``run_study(n_jobs=n_jobs)`` now.
 
     A new worker process imports scikit-learn and the objective's modules, about
@@ -330,13 +330,18 @@ def start_workers(n_jobs: int, modules: Sequence[str] = ()) -> None:
     its study file and data, the processes import ``modules`` meanwhile, and
     ``run_study`` finds them ready (joblib keeps them for 5 idle minutes). Worker 0
     runs in the caller's process, so ``n_jobs - 1`` processes start; none for 1.
+
+    Returns the loky executor (None for one job): when no run follows, its
+    ``shutdown(kill_workers=True)`` ends the processes without waiting for
+    their imports, which Python's exit would otherwise do.
     """
     n = _n_workers(n_jobs) - 1
     if n < 1:
-        return
+        return None
     executor = _loky_executor(n)
     for _ in range(n):  # each import takes seconds, so the n tasks spread over the n processes
         executor.submit(preload, tuple(modules))
+    return executor
 
 
 def _next_run_index(study: optuna.Study) -> int:
