@@ -25,7 +25,7 @@ from typing import Any
 import joblib
 import optuna
 from joblib.executor import get_memmapping_executor
-from joblib.externals.loky.process_executor import TerminatedWorkerError
+from joblib.externals.loky.process_executor import ProcessPoolExecutor, TerminatedWorkerError
 from optuna.trial import TrialState
 
 from .budget import count_trials
@@ -317,12 +317,12 @@ def _n_workers(n_jobs: int) -> int:
     return n_workers
 
 
-def _loky_executor(n: int):
+def _loky_executor(n: int) -> ProcessPoolExecutor:
     """joblib's reusable loky executor of ``n`` processes (the one a later call reuses)."""
     return get_memmapping_executor(n)
 
 
-def start_workers(n_jobs: int, modules: Sequence[str] = ()):
+def start_workers(n_jobs: int, modules: Sequence[str] = ()) -> ProcessPoolExecutor | None:
     """Start the worker processes of a coming loky ``run_study(n_jobs=n_jobs)`` now.
 
     A new worker process imports scikit-learn and the objective's modules, about
