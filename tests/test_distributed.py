@@ -142,7 +142,9 @@ def test_a_scheduler_needs_the_dask_backend(tmp_path):
 
 
 RUN_SCRIPT = textwrap.dedent("""
-    import sys
+    import faulthandler, signal, sys
+    # SIGUSR1 writes every thread's stack to stderr: what a run that hangs is waiting for.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     from study_objectives import LedgerObjective
     from tuner.study import run_study
     storage, name, ledger, n_trials, n_jobs = sys.argv[1:6]
@@ -157,7 +159,21 @@ def _start(tmp_path: Path, storage: str, name: str, n_trials: int, n_jobs: int):
     script.write_text(RUN_SCRIPT)
     ledger = str(tmp_path / "ledger.jsonl")
     args = [sys.executable, str(script), storage, name, ledger, str(n_trials), str(n_jobs)]
-    return subprocess.Popen(args, start_new_session=True), ledger
+    with open(tmp_path / "run.err", "w") as stderr:  # the child keeps its own copy
+        return subprocess.Popen(args, start_new_session=True, stderr=stderr), ledger
+
+
+def _finish(proc: subprocess.Popen, timeout: float = 180) -> int:
+    """The run's exit code; if it hangs, fail with its threads' stacks, then kill it."""
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGUSR1)
+        time.sleep(2)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        err = Path(proc.args[1]).with_name("run.err").read_text()
+        pytest.fail(f"the run did not end within {timeout} s; its stderr:\n{err}")
 
 
 def _wait_for(predicate, timeout: float = 90.0) -> None:
@@ -189,7 +205,7 @@ def test_killed_worker_process_on_postgres_is_recovered(tmp_path, pg_study):
 
     _wait_for(running_in_a_worker)
     os.kill(victim["pid"], signal.SIGKILL)
-    assert proc.wait(timeout=180) == 0, "the run should finish on its own"
+    assert _finish(proc) == 0, "the run should finish on its own"
     study = load(pg_study, PG_URL)
     assert_nothing_lost(study, 10, ledger)
     assert study.trials[victim["number"]].state == TrialState.FAIL
@@ -209,7 +225,7 @@ def test_terminated_database_connections_do_not_stop_the_study(tmp_path, pg_stud
                 "WHERE application_name = 'tuner' AND pid <> pg_backend_pid()"
             )
             time.sleep(0.7)
-    assert proc.wait(timeout=180) == 0
+    assert _finish(proc) == 0
     assert_nothing_lost(load(pg_study, PG_URL), 12, ledger)
 
 
