@@ -32,10 +32,12 @@ class LedgerObjective:
 
     ``sleep`` seconds per epoch keep trials running long enough to be killed;
     ``fail_when`` makes trials with ``x`` above it raise; ``always_fail``
-    makes every trial raise the same error. ``peers`` makes each trial wait (up
-    to a minute) until attempts of that many processes are in the ledger, so that
-    a test of several workers does not depend on how fast their processes start:
-    the run's own worker could otherwise finish every trial first.
+    makes every trial raise the same error. ``peers`` makes the first trial of
+    each process wait (up to a minute) until attempts of that many processes are
+    in the ledger, so that a test of several workers does not depend on how fast
+    their processes start: the run's own worker could otherwise finish every trial
+    first. Only the first waits: a peer killed before its first attempt never
+    writes one, and the survivors must not wait for it again on every trial.
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class LedgerObjective:
     ):
         self.ledger, self.epochs, self.sleep = ledger, epochs, sleep
         self.fail_when, self.always_fail, self.peers = fail_when, always_fail, peers
+        self._peers_awaited = peers <= 1
 
     def __call__(self, trial: optuna.Trial) -> float:
         x = trial.suggest_float("x", -1.0, 1.0)
@@ -67,6 +70,9 @@ class LedgerObjective:
         return value_of(x)
 
     def _wait_for_peers(self, timeout: float = 60.0) -> None:
+        if self._peers_awaited:
+            return
+        self._peers_awaited = True
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             lines = Path(self.ledger).read_text().splitlines()

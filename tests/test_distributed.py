@@ -8,6 +8,7 @@ the reason, only when it cannot be reached or its driver is not installed.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -23,6 +24,7 @@ import pytest
 from optuna.trial import TrialState
 from study_objectives import LedgerObjective, assert_nothing_lost
 
+from tuner.budget import was_interrupted
 from tuner.storage import open_storage
 from tuner.study import run_study
 
@@ -192,23 +194,29 @@ def test_killed_worker_process_on_postgres_is_recovered(tmp_path, pg_study):
     victim = {}
 
     def running_in_a_worker() -> bool:
+        # A worker process (not the run's own) that has begun its trial's attempt.
+        lines = Path(ledger).read_text().splitlines() if Path(ledger).exists() else []
+        started = {json.loads(line)["pid"] for line in lines}
         try:
             trials = load(pg_study, PG_URL).get_trials(states=(TrialState.RUNNING,))
         except KeyError:  # not created yet
             return False
         for t in trials:
             pid = int(t.user_attrs.get("worker", ":0").rpartition(":")[2])
-            if pid and pid != proc.pid:
-                victim["pid"], victim["number"] = pid, t.number
+            if pid in started and pid != proc.pid:
+                victim["worker"] = t.user_attrs["worker"]
                 return True
         return False
 
     _wait_for(running_in_a_worker)
-    os.kill(victim["pid"], signal.SIGKILL)
+    os.kill(int(victim["worker"].rpartition(":")[2]), signal.SIGKILL)
     assert _finish(proc) == 0, "the run should finish on its own"
     study = load(pg_study, PG_URL)
     assert_nothing_lost(study, 10, ledger)
-    assert study.trials[victim["number"]].state == TrialState.FAIL
+    # The trial the kill cut short failed as interrupted; the victim's others completed.
+    killed = [t for t in study.trials if t.user_attrs.get("worker") == victim["worker"]]
+    assert sorted(t.state.name for t in killed) == ["COMPLETE"] * (len(killed) - 1) + ["FAIL"]
+    assert was_interrupted(next(t for t in killed if t.state == TrialState.FAIL))
 
 
 @pytest.mark.slow
