@@ -138,6 +138,23 @@ def test_missing_file_and_bad_usage_exit_2(tmp_path, capsys):
     assert main([]) == 2
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--n-jobs", "0"), ("--n-jobs", "-2"), ("--n-jobs", "two"), ("--n-trials", "0"),
+     ("--n-trials", "-5"), ("--timeout", "0"), ("--timeout", "-1"), ("--timeout", "nan")],
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["run", "worker"])
+def test_bad_option_values_exit_2_naming_the_option(tmp_path, capsys, command, option, value):
+    # Refused before a worker starts or a study is read: 0 does not mean "the file's value".
+    target = [str(study_file(tmp_path))] if command == "run" else ["--study", "s"]
+    with pytest.raises(SystemExit) as exc:
+        main([command, *target, option, value, "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: expected" in err and repr(value) in err
+    assert not (tmp_path / "s").exists()
+
+
 def test_storage_password_never_printed(tmp_path, capsys):
     path = study_file(tmp_path)
     url = "postgresql://tuner:s3cret-pw@127.0.0.1:1/nowhere"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -201,6 +202,33 @@ def _one_line(exc: BaseException) -> str:
     return mask_url(" ".join(line for line in lines if line and not line.startswith("(Background")))
 
 
+def _count(minus_one: bool = False) -> Callable[[str], int]:
+    """An argparse type: an integer >= 1 (or -1, one per core, when ``minus_one``)."""
+    wanted = "an integer >= 1" + (" or -1 (one per core)" if minus_one else "")
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1 and not (minus_one and value == -1):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected positive seconds, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tuner`` command."""
     parser = argparse.ArgumentParser(
@@ -219,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", default="reports", help="reports folder (default: reports)")
 
     def workers(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
+        p.add_argument("--timeout", type=_seconds, help="seconds after which no new trial starts")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
         p.add_argument(
             "--backend",
@@ -235,8 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run (or resume) the study defined by a TOML file")
     p.add_argument("study_file", help="study definition, e.g. studies/quickstart.toml")
-    p.add_argument("--n-jobs", type=int, help="worker processes (default: the file's n_jobs)")
-    p.add_argument("--n-trials", type=int, help="trials in total (default: the file's)")
+    p.add_argument(
+        "--n-jobs", type=_count(minus_one=True),
+        help="worker processes, -1 for one per core (default: the file's n_jobs)",
+    )  # fmt: skip
+    p.add_argument("--n-trials", type=_count(), help="trials in total (default: the file's)")
     workers(p)
     common(p)
     p.set_defaults(func=_cmd_run)
@@ -244,8 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="join a running study from another shell or machine")
     p.add_argument("--study", required=True, help="study name")
     p.add_argument("--study-file", help="the study's TOML file (default: as recorded)")
-    p.add_argument("--n-jobs", type=int, default=1, help="worker processes (default 1)")
-    p.add_argument("--n-trials", type=int, help="trials in total (default: as recorded)")
+    p.add_argument(
+        "--n-jobs", type=_count(minus_one=True), default=1,
+        help="worker processes, -1 for one per core (default 1)",
+    )  # fmt: skip
+    p.add_argument("--n-trials", type=_count(), help="trials in total (default: as recorded)")
     workers(p)
     common(p)
     p.set_defaults(func=_cmd_worker)
