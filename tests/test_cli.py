@@ -155,6 +155,24 @@ def test_bad_option_values_exit_2_naming_the_option(tmp_path, capsys, command, o
     assert not (tmp_path / "s").exists()
 
 
+def test_worker_and_report_usage_errors_exit_2_with_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TUNER_STORAGE", raising=False)
+    journal = str(tmp_path / "j" / "journal.log")
+    optuna.create_study(study_name="there", storage=open_storage(journal))
+    for args, message in [
+        (["worker", "--study", "there"], "tuner worker needs --storage"),
+        (["worker", "--study", "gone", "--storage", journal],
+         f"no study 'gone' in {journal}; it holds ['there']"),
+        (["worker", "--study", "there", "--storage", journal],
+         "study 'there' was defined by None, which is not on this machine; pass --study-file"),
+        (["report", "gone", "--storage", journal], "no study 'gone'"),
+        (["report", "gone"], "no study storage at"),
+    ]:  # fmt: skip
+        assert main([*args, "--out", str(tmp_path / "out")]) == 2, args
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("tuner: ") and message in err and len(err.splitlines()) == 1
+
+
 def test_storage_password_never_printed(tmp_path, capsys):
     path = study_file(tmp_path)
     url = "postgresql://tuner:s3cret-pw@127.0.0.1:1/nowhere"

@@ -14,7 +14,7 @@ from test_report_studies import make_study, make_trial, wine_study
 from tuner.report import FORMATS, Report, report_folder, write_report
 from tuner.report.page import render_page
 from tuner.report.plots import DPI, SIZES
-from tuner.storage import check_study_name, open_storage
+from tuner.storage import StudyNotFoundError, check_study_name, open_storage
 
 TABLE_FILES = {f"{name}.csv" for name in ("trials", "curves", "summary", "importances")}
 PNG_FILES = {f"{name}.png" for name in SIZES}
@@ -193,14 +193,14 @@ def test_from_storage_reads_a_journal_file(tmp_path):
     report = Report.from_storage(path, "stored")
     assert report.study_name == "stored" and report.best.value == 0.7
     with pytest.raises(
-        ValueError, match=r"no study 'other' in .*journal.log; it holds \['stored'\]"
+        StudyNotFoundError, match=r"no study 'other' in .*journal.log; it holds \['stored'\]"
     ):
         Report.from_storage(path, "other")
 
 
 def test_from_storage_does_not_create_a_missing_journal(tmp_path):
     path = tmp_path / "typo" / "journal.log"
-    with pytest.raises(FileNotFoundError, match="no study storage"):
+    with pytest.raises(StudyNotFoundError, match="no study storage"):
         Report.from_storage(str(path), "x")
     assert not (tmp_path / "typo").exists()
 

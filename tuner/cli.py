@@ -1,8 +1,9 @@
 """The ``tuner`` command line.
 
-Exit codes: 0 success, 1 a run failed, 2 bad usage or a bad study file,
-130 interrupted (Ctrl-C; run the same command again to resume). Errors are
-one line; set ``TUNER_DEBUG=1`` to see the traceback of an unexpected one.
+Exit codes: 0 success, 1 a run failed, 2 bad usage, a bad study file or a
+study that is not in the storage, 130 interrupted (Ctrl-C; run the same
+command again to resume). Errors are one line; set ``TUNER_DEBUG=1`` to see
+the traceback of an unexpected one.
 """
 
 from __future__ import annotations
@@ -24,11 +25,21 @@ import optim
 # Only what every command needs at the top: scikit-learn (through the objective)
 # and matplotlib (through the report) take seconds to import, so the commands
 # that use them import them, and ``tuner --help`` answers at once.
-from .storage import default_storage, mask_url, open_storage
+from .storage import (
+    StudyNotFoundError,
+    default_storage,
+    load_existing_study,
+    mask_url,
+    open_storage,
+)
 from .study import BACKENDS, StudyAborted, run_study, start_workers
 from .studyfile import StudyFileError, load_study_file, requested_workers
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+
+class UsageError(Exception):
+    """A command given what it cannot work with (exit code 2)."""
 
 
 def _version() -> str:
@@ -136,14 +147,14 @@ def _print_best(study: optuna.Study) -> None:
 def _cmd_worker(args: argparse.Namespace) -> int:
     storage = _storage_arg(args, None)
     if storage is None:
-        raise ValueError("tuner worker needs --storage URL (or TUNER_STORAGE)")
+        raise UsageError("tuner worker needs --storage URL (or TUNER_STORAGE)")
     with _workers_started(args, args.n_jobs):
         from .runner import build_objective
 
-        study = optuna.load_study(study_name=args.study, storage=open_storage(storage))
+        study = load_existing_study(storage, args.study)
         study_file = args.study_file or study.user_attrs.get("study_file")
         if not study_file or not Path(study_file).exists():
-            raise ValueError(
+            raise UsageError(
                 f"study {args.study!r} was defined by {study_file!r}, which is not on this "
                 "machine; pass --study-file"
             )
@@ -312,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
     try:
         return args.func(args)
-    except StudyFileError as exc:
+    except (StudyFileError, StudyNotFoundError, UsageError) as exc:
         print(f"tuner: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -19,10 +19,12 @@ from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 __all__ = [
     "JOURNAL_FILE",
     "FlockLock",
+    "StudyNotFoundError",
     "check_study_name",
     "default_storage",
     "exclusive",
     "is_local_file",
+    "load_existing_study",
     "mask_url",
     "open_database",
     "open_storage",
@@ -143,6 +145,37 @@ def open_storage(storage: str | optuna.storages.BaseStorage) -> optuna.storages.
     lock = FlockLock(str(path))
     repair_journal(path, lock)
     return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
+
+
+class StudyNotFoundError(LookupError):
+    """The storage, or the study in it, does not exist."""
+
+
+def load_existing_study(storage: str, study_name: str) -> optuna.Study:
+    """Load study ``study_name`` from ``storage``, creating neither.
+
+    Raises
+    ------
+    StudyNotFoundError
+        When a journal file is missing, or the storage holds no such study
+        (the message lists the studies it holds).
+    RuntimeError
+        When the storage cannot be read. Messages name the storage with its
+        password masked: a driver's own message may quote the URL.
+    """
+    where = mask_url(storage)
+    if is_local_file(storage) and not Path(storage).is_file():
+        raise StudyNotFoundError(f"no study storage at {where}")
+    try:
+        opened = open_storage(storage)
+        names = optuna.get_all_study_names(opened)
+        if study_name in names:
+            return optuna.load_study(study_name=study_name, storage=opened)
+    except Exception as exc:
+        raise RuntimeError(
+            f"cannot read {where}: {type(exc).__name__}: {mask_url(str(exc))}"
+        ) from None
+    raise StudyNotFoundError(f"no study {study_name!r} in {where}; it holds {sorted(names)}")
 
 
 class FlockLock(JournalFileOpenLock):

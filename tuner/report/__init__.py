@@ -25,7 +25,7 @@ from optuna.importance import BaseImportanceEvaluator, FanovaImportanceEvaluator
 from optuna.trial import TrialState
 
 from ..space import SearchSpace
-from ..storage import is_local_file, mask_url, open_storage
+from ..storage import load_existing_study, mask_url
 from . import plots
 from .best import BestTrial, best_trial
 from .bestofk import N_BOOT
@@ -160,23 +160,11 @@ class Report:
     def from_storage(cls, storage: str, study_name: str, **kwargs: Any) -> Report:
         """Read study ``study_name`` from an Optuna storage URL or journal file path.
 
-        Other arguments are those of :meth:`from_study`. Errors name the
-        storage with its password masked.
+        Other arguments are those of :meth:`from_study`. Raises
+        :class:`tuner.storage.StudyNotFoundError` when the storage or the study
+        does not exist; errors name the storage with its password masked.
         """
-        where = mask_url(storage)
-        if is_local_file(storage) and not Path(storage).is_file():
-            raise FileNotFoundError(f"no study storage at {where}")  # and do not create one
-        try:
-            opened = open_storage(storage)
-            names = optuna.get_all_study_names(opened)
-        except Exception as exc:  # a driver's message may quote the URL, password included
-            raise _unreadable(where, exc) from None
-        if study_name not in names:
-            raise ValueError(f"no study {study_name!r} in {where}; it holds {sorted(names)}")
-        try:
-            study = optuna.load_study(study_name=study_name, storage=opened)
-        except Exception as exc:
-            raise _unreadable(where, exc) from None
+        study = load_existing_study(storage, study_name)
         return cls.from_study(study, **kwargs)
 
     @property
@@ -200,10 +188,6 @@ class Report:
     def save(self, out_dir: str | Path = "reports", formats: Iterable[str] | None = None) -> Path:
         """Write the report files to ``out_dir/<study>/``; see :func:`write_report`."""
         return write_report(self, out_dir, formats)
-
-
-def _unreadable(where: str, exc: Exception) -> RuntimeError:
-    return RuntimeError(f"cannot read {where}: {type(exc).__name__}: {mask_url(str(exc))}")
 
 
 def _masked(value: Any) -> Any:
