@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -79,6 +80,30 @@ class LedgerObjective:
             if len({json.loads(line)["pid"] for line in lines}) >= self.peers:
                 return
             time.sleep(0.05)
+
+
+class NaNObjective:
+    """NaN for trials with ``x`` above ``above`` (every trial by default), else ``value_of(x)``."""
+
+    def __init__(self, above: float = -2.0):
+        self.above = above
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -1.0, 1.0)
+        return math.nan if x > self.above else value_of(x)
+
+
+class FailsFrom:
+    """Complete trials numbered below ``first``, then raise the same error in every one."""
+
+    def __init__(self, first: int):
+        self.first = first
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -1.0, 1.0)
+        if trial.number >= self.first:
+            raise RuntimeError("the data file is missing")
+        return value_of(x)
 
 
 def assert_nothing_lost(study: optuna.Study, n_trials: int, ledger: str | None = None) -> None:

@@ -15,7 +15,14 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
-from study_objectives import LedgerObjective, assert_nothing_lost, imported, wait_until_running
+from study_objectives import (
+    FailsFrom,
+    LedgerObjective,
+    NaNObjective,
+    assert_nothing_lost,
+    imported,
+    wait_until_running,
+)
 
 import tuner.study
 from tuner.budget import count_trials
@@ -104,6 +111,37 @@ def test_same_error_in_every_trial_stops_the_study(tmp_path):
         )
     study = load("a", default_storage("a", tmp_path))
     assert len([t for t in study.trials if t.state == TrialState.FAIL]) < 50
+
+
+def test_an_abort_is_this_runs_alone(tmp_path):
+    # Once the cause is fixed, the next run completes: the earlier abort does not stop it.
+    kwargs = dict(study_name="fixed", n_trials=8, directory=tmp_path, pruner="none")
+    with pytest.raises(StudyAborted, match="every trial of this run failed"):
+        run_study(LedgerObjective(str(tmp_path / "l"), always_fail=True), **kwargs)
+    study = run_study(LedgerObjective(str(tmp_path / "l")), **kwargs)
+    assert_nothing_lost(study, 8)
+    assert not study.user_attrs["aborted"]
+    assert [t.state for t in study.trials[-3:]] == [TrialState.COMPLETE] * 3
+
+
+def test_errors_after_completed_trials_do_not_stop_the_run(tmp_path):
+    study = run_study(FailsFrom(3), study_name="later", n_trials=10, directory=tmp_path,
+                      pruner="none")  # fmt: skip
+    assert Counter(t.state for t in study.trials) == {TrialState.COMPLETE: 3, TrialState.FAIL: 7}
+    assert not study.user_attrs.get("aborted")
+
+
+def test_a_nan_score_fails_its_trial_with_the_reason_and_counts(tmp_path):
+    study = run_study(NaNObjective(above=0.0), study_name="nan", n_trials=12,
+                      directory=tmp_path, sampler="random", seed=1, pruner="none")  # fmt: skip
+    failed = [t for t in study.trials if t.state == TrialState.FAIL]
+    assert failed and all(t.params["x"] > 0 for t in failed)
+    assert {t.user_attrs["error"] for t in failed} == {
+        "ValueError: the objective returned nan, not a score"
+    }
+    assert_nothing_lost(study, 12)
+    with pytest.raises(StudyAborted, match="returned nan"):
+        run_study(NaNObjective(), study_name="all-nan", n_trials=50, directory=tmp_path)
 
 
 def test_an_error_in_the_runs_own_worker_stops_the_other_workers(tmp_path, monkeypatch):

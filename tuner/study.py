@@ -40,7 +40,6 @@ from .storage import (
     open_storage,
 )
 from .worker import (
-    SAME_ERROR_LIMIT,
     WorkerConfig,
     new_trial,
     preload,
@@ -68,7 +67,11 @@ MAX_CRASHED_ROUNDS = 3
 
 
 class StudyAborted(RuntimeError):
-    """Every trial of a study failed with the same error; the study stopped."""
+    """Every trial of a run failed with the same error (a bad data file, a bad parameter).
+
+    It takes ``tuner.worker.SAME_ERROR_LIMIT`` such trials; the run stops there
+    instead of spending its whole budget on them.
+    """
 
 
 def _spec(value: str | Mapping[str, Any] | None, default: str) -> dict[str, Any]:
@@ -236,7 +239,7 @@ def run_study(
     Raises
     ------
     StudyAborted
-        When the last trials all failed with the same error.
+        When every trial of this run failed with the same error.
     KeyboardInterrupt
         On Ctrl-C, after running trials were finished or failed cleanly; the
         study resumes when run again.
@@ -274,6 +277,7 @@ def run_study(
     retry(study.set_user_attr, "n_trials", n_trials)
     with exclusive(storage, study_name):
         run_index = retry(_next_run_index, study)
+    first_trial = len(retry(study._storage.get_all_trials, study._study_id, deepcopy=False))
 
     run_id = uuid.uuid4().hex
     cfg = WorkerConfig(
@@ -288,23 +292,22 @@ def run_study(
         deadline=None if timeout is None else time.time() + timeout,
         blas_threads=max(1, (joblib.cpu_count() or 1) // n_workers),
         n_trials=n_trials,
+        first_trial=first_trial,
     )
     bar = ProgressBar(study, n_trials, enabled=progress)
     bar.start()
     try:
         with _backend(backend, scheduler, n_workers):
-            _run_rounds(study, cfg, n_trials, n_workers, backend)
+            aborted = _run_rounds(study, cfg, n_trials, n_workers, backend)
     except KeyboardInterrupt:
         _stop_workers(study, run_id)
         raise
     finally:
         bar.close()
         retry(reconcile_quietly, study)
-    aborted = study.user_attrs.get("aborted")
     if aborted:
         raise StudyAborted(
-            f"study {study_name!r} stopped: its last {SAME_ERROR_LIMIT} trials all failed "
-            f"with {aborted}"
+            f"study {study_name!r} stopped: every trial of this run failed with {aborted}"
         )
     return study
 
@@ -345,9 +348,16 @@ def start_workers(n_jobs: int, modules: Sequence[str] = ()) -> ProcessPoolExecut
 
 
 def _next_run_index(study: optuna.Study) -> int:
-    """Count this run among the study's runs (under the study's lock); return its index."""
-    runs = study._storage.get_study_user_attrs(study._study_id).get("runs", 0)
+    """Count this run among the study's runs (under the study's lock); return its index.
+
+    A new run also clears an earlier run's ``aborted`` mark: it reports an error
+    that the user may have fixed since, and this run decides anew.
+    """
+    attrs = study._storage.get_study_user_attrs(study._study_id)
+    runs = attrs.get("runs", 0)
     study.set_user_attr("runs", runs + 1)
+    if attrs.get("aborted"):
+        study.set_user_attr("aborted", None)
     return runs
 
 
@@ -380,7 +390,10 @@ def _backend(backend: str, scheduler: str | None, n_workers: int) -> Iterator[No
         yield
 
 
-def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, backend: str) -> None:
+def _run_rounds(
+    study, cfg: WorkerConfig, n_trials: int, n_workers: int, backend: str
+) -> str | None:
+    """Run pools of workers until the budget is met; return the error that stopped it, if any."""
     crashed = 0
     issue = not starts_own_trials(cfg.storage)
     while True:
@@ -389,10 +402,10 @@ def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, backend
         counts = retry(count_trials, study)
         todo = counts["waiting"] + max(0, n_trials - counts["taken"])
         if cfg.deadline is not None and time.time() >= cfg.deadline:
-            return
+            return None
         if todo == 0:
             if not retry(_unrecorded_running, study):
-                return
+                return None
             time.sleep(1.0)  # a worker killed right after a claim: wait for reconcile to tell
             continue
         try:
@@ -404,12 +417,12 @@ def _run_rounds(study, cfg: WorkerConfig, n_trials: int, n_workers: int, backend
             continue  # a worker died: reconcile re-issues its trial, then go on
         aborted = next((s["aborted"] for s in summaries if s["aborted"]), None)
         if aborted:
-            study.set_user_attr("aborted", aborted)
-            return
+            retry(study.set_user_attr, "aborted", aborted)  # for the report
+            return aborted
         if any(s["interrupted"] for s in summaries):
             raise KeyboardInterrupt
         if all(s["ran"] == 0 for s in summaries):
-            return  # trials are left but nobody could take one (taken by other runs)
+            return None  # trials are left but nobody could take one (taken by other runs)
 
 
 def _unrecorded_running(study: optuna.Study) -> bool:

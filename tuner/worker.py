@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import reprlib
 import socket
 import sys
 import threading
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 
 import joblib
 import optuna
-from optuna.study._tell import _tell_with_warning
+from optuna.study._tell import _check_values_are_feasible, _tell_with_warning
 from optuna.trial import TrialState
 from threadpoolctl import threadpool_limits
 
@@ -69,6 +70,7 @@ class WorkerConfig:
     run_id: str = ""
     blas_threads: int = 1
     n_trials: int = 0  # the run's budget; on a journal file, workers start trials up to it
+    first_trial: int = 0  # trials numbered from here on were created during this run
 
 
 def starts_own_trials(storage: str) -> bool:
@@ -198,7 +200,7 @@ def _work(
             summary["interrupted"] = True
             break
         if outcome == "failed":
-            summary["aborted"] = retry(_same_error_everywhere, study)
+            summary["aborted"] = retry(_same_error_everywhere, study, cfg.first_trial)
             if summary["aborted"]:
                 break
     return summary
@@ -232,6 +234,12 @@ def _run_trial(study: optuna.Study, trial_id: int, objective, record_worker: boo
             retry(trial.set_user_attr, "error", f"{type(exc).__name__}: {exc}")
             _tell(study, trial, state=TrialState.FAIL)
             return "failed"
+    if _check_values_are_feasible(study, [value]) is not None:
+        # Optuna would fail it without an error of its own, and it would not count.
+        message = f"ValueError: the objective returned {reprlib.repr(value)}, not a score"
+        retry(trial.set_user_attr, "error", message)
+        _tell(study, trial, state=TrialState.FAIL)
+        return "failed"
     _tell(study, trial, value)
     return "complete"
 
@@ -371,14 +379,22 @@ def _waiting_trial_ids(storage: optuna.storages.BaseStorage, study_id: int) -> l
         return list(conn.execute(query).scalars())
 
 
-def _same_error_everywhere(study: optuna.Study) -> str | None:
-    """The error message if the last counted trials all failed with it, else None."""
-    ended = [t for t in study.get_trials(deepcopy=False) if counts_towards_budget(t)]
-    ended.sort(key=lambda t: t.datetime_complete)
-    last = ended[-SAME_ERROR_LIMIT:]
-    if len(last) < min(SAME_ERROR_LIMIT, study.user_attrs.get("n_trials", SAME_ERROR_LIMIT)):
+def _same_error_everywhere(study: optuna.Study, first_trial: int = 0) -> str | None:
+    """The error message if every trial of this run so far failed with it, else None.
+
+    This run's trials are those numbered from ``first_trial``; it takes
+    ``SAME_ERROR_LIMIT`` of them (fewer if the budget is smaller) to decide. A run
+    whose trials began to fail after some completed goes on: the error belongs to a
+    region of the space, not to the study. Earlier runs are left out, so a run
+    after the cause was fixed is not stopped by the failures before the fix.
+    """
+    ended = [
+        t for t in study.get_trials(deepcopy=False)
+        if t.number >= first_trial and counts_towards_budget(t)
+    ]  # fmt: skip
+    if len(ended) < min(SAME_ERROR_LIMIT, study.user_attrs.get("n_trials", SAME_ERROR_LIMIT)):
         return None
-    errors = {t.user_attrs.get("error") for t in last}
+    errors = {t.user_attrs.get("error") for t in ended}
     if len(errors) == 1 and None not in errors:
         return errors.pop()
     return None

@@ -130,8 +130,8 @@ def _header(report: Report) -> str:
         )
     if attrs.get("aborted"):
         lines.append(
-            f'<p class="banner">The study stopped early: its last trials all failed with '
-            f"{escape(str(attrs['aborted']))}</p>"
+            f'<p class="banner">The study stopped early: every trial of its last run failed '
+            f"with {escape(str(attrs['aborted']))}</p>"
         )
     return "\n".join(lines)
 
