@@ -78,6 +78,35 @@ def test_options_override_the_file_and_worker_joins(tmp_path, monkeypatch):
     assert Counter(t.state for t in trials(tmp_path, "join")) == {TrialState.COMPLETE: 6}
 
 
+@pytest.mark.parametrize("command", ["run", "worker"])
+def test_backend_and_scheduler_reach_the_run(tmp_path, monkeypatch, command):
+    import tuner.cli
+
+    seen = {}
+    monkeypatch.setattr(tuner.cli, "run_study", lambda objective, **kw: seen.update(kw))
+    path = study_file(tmp_path, name="dask")
+    out = str(tmp_path / "reports")
+    optuna.create_study(study_name="dask", storage=open_storage(default_storage("dask", out)))
+    target = [str(path)] if command == "run" else ["--study", "dask", "--study-file", str(path)]
+    main([command, *target, "--out", out, "--storage", default_storage("dask", out),
+          "--backend", "dask", "--scheduler", "tcp://127.0.0.1:8786"])  # fmt: skip
+    assert (seen["backend"], seen["scheduler"]) == ("dask", "tcp://127.0.0.1:8786")
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [(["--scheduler", "tcp://127.0.0.1:8786"], "needs backend='dask'"),
+     (["--backend", "dask", "--scheduler", "tcp://10.1.2.3:8786"], "is a file on this machine")],
+)  # fmt: skip
+def test_a_scheduler_that_cannot_reach_the_storage_is_a_usage_error(tmp_path, capsys, option,
+                                                                    message):  # fmt: skip
+    # Refused before the scheduler is contacted (nothing listens at these addresses).
+    path = study_file(tmp_path)
+    assert main(["run", str(path), *option, "--out", str(tmp_path / "reports")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
 def test_a_bad_study_file_ends_the_started_workers_at_once(tmp_path, monkeypatch, capsys):
     import tuner.cli
 

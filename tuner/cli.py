@@ -32,7 +32,7 @@ from .storage import (
     mask_url,
     open_storage,
 )
-from .study import BACKENDS, StudyAborted, run_study, start_workers
+from .study import BACKENDS, StudyAborted, check_backend, run_study, start_workers
 from .studyfile import StudyFileError, load_study_file, requested_workers
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -92,6 +92,14 @@ def _workers_started(args: argparse.Namespace, n_jobs: int | None) -> Iterator[N
         raise
 
 
+def _check_backend(args: argparse.Namespace, storage: str) -> None:
+    """Refuse ``--backend``/``--scheduler`` that cannot reach ``storage``, as a usage error."""
+    try:
+        check_backend(storage, args.backend, args.scheduler)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     with _workers_started(args, args.n_jobs or requested_workers(args.study_file)):
         from .report import Report
@@ -101,6 +109,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         n_trials = args.n_trials or spec.n_trials
         n_jobs = args.n_jobs or spec.n_jobs
         storage = _storage_arg(args, spec.storage) or default_storage(spec.name, args.out)
+        _check_backend(args, storage)
         objective = build_objective(spec)
     where = mask_url(storage)
     print(
@@ -119,6 +128,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         timeout=args.timeout or spec.timeout,
         directory=args.out,
         progress=None if not args.no_progress else False,
+        backend=args.backend,
+        scheduler=args.scheduler,
         study_attrs={
             "study_file": str(Path(args.study_file).resolve()),
             "estimator": spec.estimator,
@@ -148,6 +159,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     storage = _storage_arg(args, None)
     if storage is None:
         raise UsageError("tuner worker needs --storage URL (or TUNER_STORAGE)")
+    _check_backend(args, storage)
     with _workers_started(args, args.n_jobs):
         from .runner import build_objective
 

@@ -51,6 +51,7 @@ from .worker import (
 __all__ = [
     "BACKENDS",
     "StudyAborted",
+    "check_backend",
     "create_study",
     "reconcile",
     "run_study",
@@ -251,16 +252,7 @@ def run_study(
         raise ValueError(f"timeout must be positive seconds, got {timeout!r}")
     storage = storage or default_storage(study_name, directory)
     n_workers = _n_workers(n_jobs)
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if scheduler is not None and backend != "dask":
-        raise ValueError(f"a Dask scheduler needs backend='dask', got backend={backend!r}")
-    if scheduler is not None and is_local_file(storage) and not _is_loopback(scheduler):
-        raise ValueError(
-            f"the Dask scheduler {scheduler!r} may have workers on other machines: it needs "
-            "a storage every worker can reach (for example postgresql://...); "
-            f"{mask_url(storage)!r} is a file on this machine"
-        )
+    check_backend(storage, backend, scheduler)
     sampler_spec, pruner_spec = _spec(sampler, "tpe"), _spec(pruner, "median")
     make_sampler(
         sampler_spec["name"], seed, **{k: v for k, v in sampler_spec.items() if k != "name"}
@@ -310,6 +302,24 @@ def run_study(
             f"study {study_name!r} stopped: every trial of this run failed with {aborted}"
         )
     return study
+
+
+def check_backend(storage: str, backend: str, scheduler: str | None) -> None:
+    """Raise ``ValueError`` unless workers on ``backend`` (and ``scheduler``) can reach ``storage``.
+
+    A journal file lives on this machine: a Dask scheduler whose workers may run
+    elsewhere needs a database storage instead. Nothing is contacted.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if scheduler is not None and backend != "dask":
+        raise ValueError(f"a Dask scheduler needs backend='dask', got backend={backend!r}")
+    if scheduler is not None and is_local_file(storage) and not _is_loopback(scheduler):
+        raise ValueError(
+            f"the Dask scheduler {scheduler!r} may have workers on other machines: it needs "
+            "a storage every worker can reach (for example postgresql://...); "
+            f"{mask_url(storage)!r} is a file on this machine"
+        )
 
 
 def _n_workers(n_jobs: int) -> int:
