@@ -147,6 +147,8 @@ def test_run_starts_its_workers_before_reading_the_file(tmp_path, monkeypatch, f
         (lambda s: s.replace("n_trials = 5", 'n_trials = "5"'), "study.n_trials"),
         (lambda s: s.replace('"sgd", "adam"', '"sgd", "adma"'), "space.optimizers"),
         (lambda s: s.replace('dataset = "wine"', 'dataset = "wines"'), "data.dataset"),
+        (lambda s: s.replace("cv = 2", "cv = 100"), "study.cv"),  # more folds than the data
+        (lambda s: s.replace("batch_size = 16", "batch_size = 0"), "estimator.params.batch_size"),
     ],
 )
 def test_study_file_errors_exit_2_with_one_line(tmp_path, capsys, edit, key):

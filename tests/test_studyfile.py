@@ -391,6 +391,35 @@ def test_a_bad_fixed_value_is_blamed_on_its_own_key(tmp_path):
     error(tmp_path, "space.params.momentum", "momentum must be in [0, 1), got 2", space=space)
 
 
+@pytest.mark.parametrize(
+    ("tables", "key", "expected"),
+    [({"estimator": 'class = "LogisticClassifier"\nparams = { max_epochs = "ten" }'},
+      "estimator.params.max_epochs", "must be an int in the range [1, inf). Got 'ten' instead"),
+     ({"estimator": 'class = "MLPClassifier"\nparams = { max_epochs = -5 }'},
+      "estimator.params.max_epochs", "Got -5 instead"),
+     ({"space": "[space.estimator]\nbatch_size = { low = 8.5, high = 64 }"},
+      "space.estimator.batch_size.low", "must be an int"),
+     ({"space": "[space.estimator]\nbatch_size = [0, 8]"},
+      "space.estimator.batch_size", "Got 0 instead")],
+)  # fmt: skip
+def test_estimator_values_meet_the_estimators_constraints(tmp_path, tables, key, expected):
+    # Checked when the file is read: otherwise every trial would fail on them.
+    error(tmp_path, key, expected, **tables)
+
+
+def test_estimator_ranges_draw_the_kind_of_number_the_estimator_takes(tmp_path):
+    import optuna
+
+    spec = load(tmp_path, space="[space.estimator]\nbatch_size = { low = 8, high = 64 }\n"
+                                "alpha = { low = 0, high = 1 }")  # fmt: skip
+    assert spec.estimator_space["alpha"] == {"low": 0.0, "high": 1.0}
+    trial = optuna.create_study().ask()
+    SearchSpace(["sgd"], ["constant"], estimator_params=spec.estimator_space).suggest(trial)
+    assert isinstance(trial.distributions["batch_size"], optuna.distributions.IntDistribution)
+    assert isinstance(trial.params["batch_size"], int)
+    assert isinstance(trial.distributions["alpha"], optuna.distributions.FloatDistribution)
+
+
 def test_seed_beyond_numpy_range(tmp_path):
     error(tmp_path, "study.seed", "must be < 2**32", study="seed = 4294967296")
 

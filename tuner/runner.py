@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from . import estimators
 from .data import load_data
-from .objective import Objective
+from .objective import Objective, make_folds
 from .space import SearchSpace
-from .studyfile import StudySpec
+from .studyfile import StudyFileError, StudySpec
 
 __all__ = ["build_objective"]
 
@@ -22,8 +22,9 @@ def build_objective(spec: StudySpec) -> Objective:
         estimator_params=spec.estimator_space,
         horizon=estimator.max_epochs,
     )
-    return Objective(
-        estimator, X, y, space, cv=spec.cv, scoring=spec.scoring, scale=spec.scale,
-        holdout_fraction=spec.holdout_fraction,
-        random_state=0 if spec.seed is None else spec.seed,
-    )  # fmt: skip
+    seed = 0 if spec.seed is None else spec.seed
+    try:  # the folds depend on the data, which the file's reader did not see
+        folds = make_folds(estimator, X, y, spec.cv, spec.holdout_fraction, seed)
+    except ValueError as exc:
+        raise StudyFileError(spec.path, "study.cv", str(exc)) from None
+    return Objective(estimator, X, y, space, cv=folds, scoring=spec.scoring, scale=spec.scale)

@@ -86,7 +86,10 @@ def _as_spec(name: str, value: Any, declared: Hyperparameter | None) -> Hyperpar
         if low is None or high is None:
             raise ValueError(f"range for {name!r} needs both low and high")
         integral = all(isinstance(v, numbers.Integral) for v in (low, high))
-        kind = declared.kind if declared and declared.kind != "categorical" else "float"
+        if declared and declared.kind != "categorical":
+            kind = declared.kind
+        else:  # an estimator parameter: integer ends search integers
+            kind = "int" if integral else "float"
         if kind == "int" and not integral:
             raise ValueError(f"{name!r} is an integer parameter; got low={low}, high={high}")
         log = value.get("log", declared.log if declared else False)
@@ -113,7 +116,8 @@ class SearchSpace:
     estimator_params : mapping, optional
         Estimator parameters to search or fix, same forms (for example
         ``{"alpha": {"low": 1e-6, "high": 1e-2, "log": True},
-        "hidden_layer_sizes": [[64], [128], [64, 64]]}``).
+        "hidden_layer_sizes": [[64], [128], [64, 64]]}``); a range with
+        integer ends, such as ``{"low": 8, "high": 64}``, draws integers.
     horizon : int, optional
         Length of the schedule counter (usually ``max_epochs``): integer
         schedule parameters such as ``t_max`` and ``step_size`` are capped at it.

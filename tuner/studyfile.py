@@ -48,6 +48,10 @@ Every table and key is optional except ``[data]`` and ``estimator.class``::
     [space.estimator]          # estimator parameters to search, same three forms
     alpha = { low = 1e-6, high = 1e-2, log = true }
     hidden_layer_sizes = [[32], [64], [64, 64]]  # choices that are lists
+    batch_size = { low = 16, high = 128 }        # an integer parameter draws integers
+
+Estimator values, fixed or searched, are checked against the estimator's own
+parameter constraints when the file is read.
 
 Errors raise :class:`StudyFileError`, whose one-line message names the file,
 the dotted key and the reason.
@@ -59,6 +63,7 @@ import difflib
 import inspect
 import json
 import math
+import numbers
 import re
 import tomllib
 import warnings
@@ -480,7 +485,10 @@ def _read_estimator(est: _Table) -> tuple[type, dict[str, Any]]:
 
     name = est.choose("class", est.get("class", "a string"), estimator_names(), "estimator")
     cls = getattr(estimators, name)
-    return cls, _estimator_params(est, "params", cls).values
+    params = _estimator_params(est, "params", cls)
+    for key, value in params.values.items():  # a fixed value, even a list
+        _try_candidates(params, key, [((), value)], _estimator_check(cls, key))
+    return cls, params.values
 
 
 # -- [space] ---------------------------------------------------------------------------
@@ -535,27 +543,62 @@ def _check_range(table: _Table, key: str, declared: optim.Hyperparameter | None)
     return [low, high]
 
 
-def _check_with_class(table: _Table, key: str, cls: type, pname: str, required: dict) -> None:
-    """Build ``cls`` with each end of the range or each choice (plus the ``required``
-    arguments it cannot do without), so that the class's own validation speaks now:
-    a value it rejects would fail every trial. Other arguments keep their defaults,
-    so that an error is about this key alone."""
+def _candidates(table: _Table, key: str, declared: optim.Hyperparameter | None):
+    """``(end keys, value)`` to try for the value at ``key``: each end of a range, or
+    each choice of a list."""
     value = table.values[key]
-    declared = next((h for h in cls.search_space if h.name == pname), None)
     if isinstance(value, dict):
-        if declared is not None and declared.kind == "categorical":
-            raise table.error(key, reason=f"{pname} is categorical: give a list of choices")
-        candidates = zip((("low",), ("high",)), _check_range(table, key, declared))
-    else:
-        candidates = (((), v) for v in _as_list(value))
+        return zip((("low",), ("high",)), _check_range(table, key, declared))
+    return (((), v) for v in _as_list(value))
+
+
+def _try_candidates(table: _Table, key: str, candidates, make: Callable[[Any], Any]) -> None:
+    """Call ``make`` on each candidate, so that the class's own validation speaks now:
+    a value it rejects would fail every trial."""
+    value = table.values[key]
     for end, candidate in candidates:
         try:
-            cls(**{**required, pname: candidate})
+            make(candidate)
         except (TypeError, ValueError) as exc:
             hint = ""
-            if isinstance(value, list) and isinstance(exc, TypeError):
+            if isinstance(value, list) and _accepts(make, value):
                 hint = "; a list gives choices: write [[...]] to fix a list value"
             raise table.error(key, *end, reason=f"{exc}{hint}") from None
+
+
+def _accepts(make: Callable[[Any], Any], value: Any) -> bool:
+    try:
+        make(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _check_with_class(table: _Table, key: str, cls: type, pname: str, required: dict) -> None:
+    """Build ``cls`` with each end of the range or each choice (plus the ``required``
+    arguments it cannot do without). Other arguments keep their defaults, so that
+    an error is about this key alone."""
+    declared = next((h for h in cls.search_space if h.name == pname), None)
+    if isinstance(table.values[key], dict) and declared is not None:
+        if declared.kind == "categorical":
+            raise table.error(key, reason=f"{pname} is categorical: give a list of choices")
+    _try_candidates(
+        table, key, _candidates(table, key, declared), lambda v: cls(**{**required, pname: v})
+    )
+
+
+def _estimator_check(cls: type, name: str) -> Callable[[Any], Any]:
+    """Validate one value of the estimator parameter ``name`` by scikit-learn's
+    constraints of ``cls`` (which a fit would check), other parameters at defaults."""
+    return lambda value: cls(**{name: value})._validate_params()
+
+
+def _takes_reals(cls: type, name: str) -> bool:
+    """Whether ``cls``'s constraints of ``name`` admit numbers other than integers."""
+    from sklearn.utils._param_validation import Interval
+
+    constraints = cls._parameter_constraints.get(name, ())
+    return any(isinstance(c, Interval) and c.type is not numbers.Integral for c in constraints)
 
 
 def _owners(params: _Table, key: str, selected: Mapping[str, type]) -> list[str]:
@@ -628,12 +671,14 @@ def _read_params(space: _Table, classes: Mapping[str, Mapping[str, type]]) -> di
 
 def _read_estimator_space(space: _Table, cls: type, fixed: Mapping[str, Any]) -> dict[str, Any]:
     est = _estimator_params(space, "estimator", cls)
-    for key in est.values:
+    for key, value in est.values.items():
         _check_form(est, key)
         if key in fixed:
             raise est.error(key, reason="also fixed in estimator.params; keep one")
-        if isinstance(est.values[key], dict):
-            _check_range(est, key, None)
+        _try_candidates(est, key, _candidates(est, key, None), _estimator_check(cls, key))
+        if isinstance(value, dict) and _takes_reals(cls, key):
+            # The search draws integers from integer ends (alpha = {low = 0, high = 1}).
+            value["low"], value["high"] = float(value["low"]), float(value["high"])
     return est.values
 
 
