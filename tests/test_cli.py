@@ -204,6 +204,22 @@ def test_worker_and_report_usage_errors_exit_2_with_one_line(tmp_path, capsys, m
         assert err.startswith("tuner: ") and message in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "args", [["report", "../etc"], ["worker", "--study", "a/b", "--storage", "j.log"]]
+)
+def test_an_unsafe_study_name_is_a_usage_error(capsys, args):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2 and "is not allowed" in capsys.readouterr().err
+
+
+def test_list_does_not_create_a_missing_storage(tmp_path, capsys):
+    for storage in (tmp_path / "typo" / "journal.log", f"sqlite:///{tmp_path / 'typo.db'}"):
+        assert main(["list", "--storage", str(storage)]) == 2
+        assert "no study storage at" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_storage_password_never_printed(tmp_path, capsys):
     path = study_file(tmp_path)
     url = "postgresql://tuner:s3cret-pw@127.0.0.1:1/nowhere"

@@ -136,6 +136,8 @@ def test_requested_workers_of_an_unreadable_file_is_none(tmp_path):
     assert requested_workers(tmp_path / "bad.toml") is None
     (tmp_path / "list.toml").write_text("study = [1]")
     assert requested_workers(tmp_path / "list.toml") is None
+    (tmp_path / "latin.toml").write_bytes(b'[study]\nname = "caf\xe9"\nn_jobs = 2\n')
+    assert requested_workers(tmp_path / "latin.toml") is None
 
 
 def test_sampler_and_pruner_tables_keep_their_options(tmp_path):

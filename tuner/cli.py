@@ -27,10 +27,11 @@ import optim
 # that use them import them, and ``tuner --help`` answers at once.
 from .storage import (
     StudyNotFoundError,
+    check_study_name,
     default_storage,
     load_existing_study,
     mask_url,
-    open_storage,
+    open_existing_storage,
 )
 from .study import BACKENDS, StudyAborted, check_backend, run_study, start_workers
 from .studyfile import StudyFileError, load_study_file, requested_workers
@@ -206,7 +207,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     )
     rows = []
     for url in storages:
-        for s in optuna.get_all_study_summaries(open_storage(url), include_best_trial=True):
+        for s in optuna.get_all_study_summaries(open_existing_storage(url),
+                                                include_best_trial=True):  # fmt: skip
             best = f"{s.best_trial.value:.4f}" if s.best_trial is not None else "-"
             rows.append((s.study_name, str(s.n_trials), best, mask_url(url)))
     if not rows:
@@ -239,6 +241,14 @@ def _count(minus_one: bool = False) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _study_name(text: str) -> str:
+    """An argparse type: a study name that is safe as a folder name."""
+    try:
+        return check_study_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _seconds(text: str) -> float:
@@ -296,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("worker", help="join a running study from another shell or machine")
-    p.add_argument("--study", required=True, help="study name")
+    p.add_argument("--study", required=True, type=_study_name, help="study name")
     p.add_argument("--study-file", help="the study's TOML file (default: as recorded)")
     p.add_argument(
         "--n-jobs", type=_count(minus_one=True), default=1,
@@ -308,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_worker)
 
     p = sub.add_parser("report", help="write a study's report: tables, plots, one HTML page")
-    p.add_argument("study", help="study name")
+    p.add_argument("study", type=_study_name, help="study name")
     p.add_argument("--format", help="comma-separated: csv,parquet,md,png,html (default: all)")
     common(p)
     p.set_defaults(func=_cmd_report)

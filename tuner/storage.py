@@ -27,6 +27,7 @@ __all__ = [
     "load_existing_study",
     "mask_url",
     "open_database",
+    "open_existing_storage",
     "open_storage",
     "repair_journal",
     "requeue_stale_trial",
@@ -151,6 +152,15 @@ class StudyNotFoundError(LookupError):
     """The storage, or the study in it, does not exist."""
 
 
+def open_existing_storage(storage: str) -> optuna.storages.BaseStorage:
+    """:func:`open_storage` for reading: a journal or SQLite file that is not there
+    raises :class:`StudyNotFoundError` instead of being created."""
+    path = storage.removeprefix("sqlite:///") if storage.startswith("sqlite:///") else storage
+    if (path != storage or is_local_file(storage)) and not Path(path).is_file():
+        raise StudyNotFoundError(f"no study storage at {mask_url(storage)}")
+    return open_storage(storage)
+
+
 def load_existing_study(storage: str, study_name: str) -> optuna.Study:
     """Load study ``study_name`` from ``storage``, creating neither.
 
@@ -164,13 +174,13 @@ def load_existing_study(storage: str, study_name: str) -> optuna.Study:
         password masked: a driver's own message may quote the URL.
     """
     where = mask_url(storage)
-    if is_local_file(storage) and not Path(storage).is_file():
-        raise StudyNotFoundError(f"no study storage at {where}")
     try:
-        opened = open_storage(storage)
+        opened = open_existing_storage(storage)
         names = optuna.get_all_study_names(opened)
         if study_name in names:
             return optuna.load_study(study_name=study_name, storage=opened)
+    except StudyNotFoundError:
+        raise
     except Exception as exc:
         raise RuntimeError(
             f"cannot read {where}: {type(exc).__name__}: {mask_url(str(exc))}"

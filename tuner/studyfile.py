@@ -724,7 +724,7 @@ def requested_workers(path: str | Path) -> int | None:
     try:
         with open(path, "rb") as f:
             value = tomllib.load(f).get("study", {}).get("n_jobs")
-    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+    except (OSError, ValueError, AttributeError):  # ValueError: not UTF-8, not TOML
         return None
     valid = isinstance(value, int) and not isinstance(value, bool) and (value >= 1 or value == -1)
     return value if valid else None
