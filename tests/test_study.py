@@ -27,7 +27,8 @@ from study_objectives import (
 import tuner.study
 from tuner.budget import count_trials
 from tuner.storage import default_storage, open_storage, repair_journal
-from tuner.study import StudyAborted, reconcile, run_study, start_workers
+from tuner.study import StudyAborted, create_study, reconcile, run_study, start_workers
+from tuner.worker import worker_id
 
 
 def load(study_name: str, storage: str) -> optuna.Study:
@@ -205,10 +206,30 @@ def test_orphaned_running_trials_are_failed_and_reissued(tmp_path):
     alive = study.ask()
     alive.set_user_attr("worker", f"{os.uname().nodename}:{os.getpid()}")
     result = reconcile(study, n_trials=3)
-    assert result == {"orphaned": 1, "issued": 2}
+    assert result == {"orphaned": 1, "issued": 2, "withdrawn": 0}
     states = {t.number: t.state for t in study.get_trials()}
     assert states[ghost.number] == TrialState.FAIL and states[alive.number] == TrialState.RUNNING
     assert study.trials[ghost.number].user_attrs["interrupted"] is True
+
+
+def test_a_lowered_budget_withdraws_the_tickets_beyond_it(tmp_path):
+    # A database run that timed out leaves tickets; a run with a smaller budget must not run
+    # them all. A ticket a worker claimed first is not withdrawn.
+    storage = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    study = create_study("lower", storage)
+    assert reconcile(study, 10)["issued"] == 10
+    claimed = study.get_trials(states=(TrialState.WAITING,))[-1]
+    study._storage.set_trial_state_values(claimed._trial_id, state=TrialState.RUNNING)
+    study._storage.set_trial_user_attr(claimed._trial_id, "worker", worker_id())
+    assert reconcile(study, 4) == {"orphaned": 0, "issued": 0, "withdrawn": 6}
+    assert count_trials(study)["taken"] == 4
+    withdrawn = [t for t in study.trials if t.user_attrs.get("withdrawn")]
+    assert len(withdrawn) == 6 and claimed.number not in {t.number for t in withdrawn}
+    study._storage.set_trial_state_values(claimed._trial_id, state=TrialState.FAIL)
+    ledger = str(tmp_path / "ledger.jsonl")
+    study = run_study(LedgerObjective(ledger), study_name="lower", n_trials=4, storage=storage,
+                      pruner="none")  # fmt: skip
+    assert_nothing_lost(study, 4, ledger)
 
 
 def test_torn_last_journal_record_is_moved_aside(tmp_path):

@@ -111,12 +111,15 @@ def _is_loopback(address: str) -> bool:
 
 
 # -- the run ---------------------------------------------------------------------------
-def reconcile(study: optuna.Study, n_trials: int) -> dict[str, int]:
-    """Fail orphaned RUNNING trials and issue tickets up to ``n_trials``.
+def reconcile(study: optuna.Study, n_trials: int | None) -> dict[str, int]:
+    """Fail orphaned RUNNING trials, then bring the tickets in line with ``n_trials``.
 
     A RUNNING trial is orphaned when its worker ran on this host and its
     process is gone, or when no worker was ever recorded for it and it is
-    older than ``ORPHAN_AGE``. Returns counts: ``orphaned``, ``issued``.
+    older than ``ORPHAN_AGE``. Tickets are issued up to ``n_trials``; tickets
+    beyond it (left by an earlier run with a larger budget) are withdrawn, so
+    that lowering the budget holds. ``None`` leaves the tickets alone. Returns
+    counts: ``orphaned``, ``issued``, ``withdrawn``.
     """
     storage = study._storage
     host = socket.gethostname()
@@ -136,11 +139,35 @@ def reconcile(study: optuna.Study, n_trials: int) -> dict[str, int]:
                 orphaned += 1
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass  # its worker finished it after all
+    counts = {"orphaned": orphaned, "issued": 0, "withdrawn": 0}
+    if n_trials is None:
+        return counts
     missing = n_trials - count_trials(study)["taken"]
     ticket = new_trial(TrialState.WAITING, {})
     for _ in range(max(0, missing)):
         storage.create_new_trial(study._study_id, template_trial=ticket)
-    return {"orphaned": orphaned, "issued": max(0, missing)}
+    counts["issued"] = max(0, missing)
+    if missing < 0:
+        counts["withdrawn"] = _withdraw_tickets(study, -missing)
+    return counts
+
+
+def _withdraw_tickets(study: optuna.Study, n: int) -> int:
+    """Withdraw up to ``n`` WAITING tickets, newest first; return how many.
+
+    A ticket is claimed first (the atomic WAITING -> RUNNING change that workers
+    use), so one that a worker took meanwhile runs as it should. A withdrawn
+    ticket fails with ``withdrawn`` set: it never ran and does not count.
+    """
+    storage = study._storage
+    withdrawn = 0
+    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    for t in sorted(waiting, key=lambda t: -t.number)[:n]:
+        if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
+            storage.set_trial_user_attr(t._trial_id, "withdrawn", True)
+            storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
+            withdrawn += 1
+    return withdrawn
 
 
 def create_study(
@@ -373,7 +400,7 @@ def _next_run_index(study: optuna.Study) -> int:
 
 def reconcile_quietly(study: optuna.Study) -> None:
     """Mark trials orphaned by this run as interrupted, without issuing tickets."""
-    reconcile(study, 0)
+    reconcile(study, None)
 
 
 @contextlib.contextmanager
@@ -408,7 +435,7 @@ def _run_rounds(
     issue = not starts_own_trials(cfg.storage)
     while True:
         with exclusive(cfg.storage, cfg.study_name):
-            retry(reconcile, study, n_trials if issue else 0)
+            retry(reconcile, study, n_trials if issue else None)
         counts = retry(count_trials, study)
         todo = counts["waiting"] + max(0, n_trials - counts["taken"])
         if cfg.deadline is not None and time.time() >= cfg.deadline:

@@ -50,6 +50,7 @@ def reported_trials(
     shown = [
         t for t in trials
         if t.state != TrialState.WAITING and (include_interrupted or not was_interrupted(t))
+        and not t.user_attrs.get("withdrawn")  # a ticket beyond a lowered budget: never ran
     ]  # fmt: skip
     return sorted(shown, key=lambda t: t.number)
 
