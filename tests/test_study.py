@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -28,7 +30,7 @@ import tuner.study
 from tuner.budget import count_trials
 from tuner.storage import default_storage, open_storage, repair_journal
 from tuner.study import StudyAborted, create_study, reconcile, run_study, start_workers
-from tuner.worker import worker_id
+from tuner.worker import new_trial, worker_id
 
 
 def load(study_name: str, storage: str) -> optuna.Study:
@@ -210,6 +212,25 @@ def test_orphaned_running_trials_are_failed_and_reissued(tmp_path):
     states = {t.number: t.state for t in study.get_trials()}
     assert states[ghost.number] == TrialState.FAIL and states[alive.number] == TrialState.RUNNING
     assert study.trials[ghost.number].user_attrs["interrupted"] is True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_a_trial_whose_pid_another_process_took_is_orphaned(tmp_path):
+    # A restarted container keeps its host name and gives out the same low pids again:
+    # a live process with the dead worker's pid, started after its trial, is not its worker.
+    study = optuna.create_study(study_name="reuse", storage=open_storage(str(tmp_path / "j")))
+    host = socket.gethostname()
+    newcomer = subprocess.Popen(["sleep", "60"])
+    try:
+        for pid, started in [(newcomer.pid, 3600), (os.getpid(), 0)]:
+            trial = new_trial(TrialState.RUNNING, {"worker": f"{host}:{pid}"})
+            trial.datetime_start -= datetime.timedelta(seconds=started)
+            study._storage.create_new_trial(study._study_id, template_trial=trial)
+        assert reconcile(study, None)["orphaned"] == 1
+    finally:
+        newcomer.kill()
+        newcomer.wait()
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.RUNNING]
 
 
 def test_a_lowered_budget_withdraws_the_tickets_beyond_it(tmp_path):

@@ -12,6 +12,8 @@ ended on their own reaches ``n_trials`` with nothing lost and nothing twice.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import functools
 import ipaddress
 import os
 import socket
@@ -95,6 +97,44 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _process_start(pid: int) -> float | None:
+    """When process ``pid`` started, in seconds since the epoch (Linux); None if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: count after its ')'.
+    ticks = int(stat[stat.rindex(b")") + 2 :].split()[19])  # field 22: start after boot
+    return _boot_time() + ticks / os.sysconf("SC_CLK_TCK")
+
+
+@functools.cache
+def _boot_time() -> float:
+    with open("/proc/stat", "rb") as f:
+        return float(next(line.split()[1] for line in f if line.startswith(b"btime ")))
+
+
+#: Seconds of tolerance when comparing a process's start with its trial's (the boot
+#: time is given in whole seconds).
+START_SLACK = 2.0
+
+
+def _worker_gone(pid: int, trial_start: datetime.datetime | None) -> bool:
+    """Whether the process that ran a trial started at ``trial_start`` has ended.
+
+    A process of that pid that started after the trial is another one that
+    reuses the number (common in containers, whose pids restart low): the
+    trial's own worker is gone.
+    """
+    if not _pid_alive(pid):
+        return True
+    started = _process_start(pid)
+    if started is None or trial_start is None:
+        return False
+    return started > trial_start.timestamp() + START_SLACK
+
+
 def _is_loopback(address: str) -> bool:
     """Whether a scheduler address (``tcp://host:port``) listens on this machine only.
 
@@ -115,7 +155,8 @@ def reconcile(study: optuna.Study, n_trials: int | None) -> dict[str, int]:
     """Fail orphaned RUNNING trials, then bring the tickets in line with ``n_trials``.
 
     A RUNNING trial is orphaned when its worker ran on this host and its
-    process is gone, or when no worker was ever recorded for it and it is
+    process is gone (its pid unused, or used by a process that started after
+    the trial), or when no worker was ever recorded for it and it is
     older than ``ORPHAN_AGE``. Tickets are issued up to ``n_trials``; tickets
     beyond it (left by an earlier run with a larger budget) are withdrawn, so
     that lowering the budget holds. ``None`` leaves the tickets alone. Returns
@@ -131,7 +172,7 @@ def reconcile(study: optuna.Study, n_trials: int | None) -> dict[str, int]:
             stale = age > ORPHAN_AGE
         else:
             w_host, _, pid = worker.rpartition(":")
-            stale = w_host == host and not _pid_alive(int(pid))
+            stale = w_host == host and _worker_gone(int(pid), t.datetime_start)
         if stale:
             storage.set_trial_user_attr(t._trial_id, "interrupted", True)
             try:
