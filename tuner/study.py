@@ -1,12 +1,14 @@
 """Run a tuning study in parallel worker processes that share one Optuna storage.
 
-The trial budget is exact whatever the number of workers: before workers
-start, the run puts one WAITING "ticket" trial per missing trial into the
-storage, and a worker only ever claims a ticket (the storage's atomic
-WAITING -> RUNNING change), never creates a trial. A run that is killed
-leaves RUNNING trials whose process is gone; the next run marks them failed
-(``interrupted``) and issues tickets for them, so the count of trials that
-ended on their own reaches ``n_trials`` with nothing lost and nothing twice.
+The trial budget is exact whatever the number of workers. On a database,
+the run puts one WAITING "ticket" trial per missing trial into the storage
+before workers start, and a worker only claims a ticket (the storage's atomic
+WAITING -> RUNNING change). On a journal file, whose workers all run on this
+machine, a worker counts and starts a trial itself under the study's lock
+(see :mod:`tuner.worker`). A run that is killed leaves RUNNING trials whose
+process is gone; the next run marks them failed (``interrupted``) and runs
+their share again, so the count of trials that ended on their own reaches
+``n_trials`` with nothing lost and nothing twice.
 """
 
 from __future__ import annotations
