@@ -267,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tuner",
         description="Find good optimizer settings: run tuning studies and read their results.",
+        epilog="Exit codes: 0 success, 1 a run failed, 2 bad usage, a bad study file or an "
+        "unknown study, 130 interrupted (run the same command again to resume).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
