@@ -9,9 +9,9 @@ import optuna
 import pandas as pd
 import pytest
 from optuna.trial import TrialState
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
-from sklearn.model_selection import cross_val_score
+from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -172,6 +172,40 @@ def test_optimizer_search_cv_inside_cross_val_score():
     )
     scores = cross_val_score(model, X, y, cv=2)
     assert scores.shape == (2,) and np.all(scores > 0.8)
+
+
+def test_optimizer_search_cv_is_a_classifier_or_a_regressor_as_its_estimator():
+    # cross_val_score stratifies the outer folds of a classifier's search.
+    classifier = OptimizerSearchCV(LogisticClassifier())
+    assert is_classifier(classifier) and not is_regressor(classifier)
+    assert isinstance(check_cv(3, np.arange(6) % 2, classifier=is_classifier(classifier)),
+                      StratifiedKFold)  # fmt: skip
+    assert is_regressor(OptimizerSearchCV(LinearRegressor()))
+
+
+def test_optimizer_search_cv_without_refit_says_why_it_cannot_predict():
+    X, y = load_breast_cancer(return_X_y=True)
+    search = OptimizerSearchCV(LogisticClassifier(max_epochs=2), n_trials=2, cv=2, refit=False)
+    search.fit(StandardScaler().fit_transform(X[:100]), y[:100])
+    assert search.best_params_ and not hasattr(search, "predict")
+    with pytest.raises(AttributeError) as error:  # scikit-learn gives the reason as the cause
+        search.predict(X[:2])
+    assert "only with refit=True" in str(error.value.__cause__)
+
+
+def test_a_stored_search_resumes_only_on_the_same_data(tmp_path):
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    storage = str(tmp_path / "journal.log")
+    kwargs = dict(n_trials=2, cv=2, storage=storage, study_name="kept", random_state=0)
+    OptimizerSearchCV(LogisticClassifier(max_epochs=2), **kwargs).fit(X[:100], y[:100])
+    more = OptimizerSearchCV(LogisticClassifier(max_epochs=2), **{**kwargs, "n_trials": 3})
+    assert more.fit(X[:100], y[:100]).n_trials_ == 3  # resumed: one more trial
+    for other in [dict(X=X[100:200], y=y[100:200]), dict(X=X[:100], y=y[:100], cv=3)]:
+        search = OptimizerSearchCV(LogisticClassifier(max_epochs=2),
+                                   **{**kwargs, "cv": other.pop("cv", 2)})  # fmt: skip
+        with pytest.raises(ValueError, match=r"'kept' .* was run on other data or folds"):
+            search.fit(other["X"], other["y"])
 
 
 def test_optimizer_search_cv_is_quiet_by_default(caplog):

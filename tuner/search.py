@@ -8,18 +8,20 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import optuna
 from optuna.trial import TrialState
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .budget import counts_towards_budget
 from .objective import Objective
 from .space import SearchSpace
-from .storage import open_storage
+from .storage import StudyNotFoundError, load_existing_study, mask_url, open_storage
 from .study import run_study
 
 __all__ = ["OptimizerSearchCV"]
@@ -27,8 +29,14 @@ __all__ = ["OptimizerSearchCV"]
 
 def _best_has(name: str):
     def check(self) -> bool:
-        return hasattr(self.best_estimator_ if hasattr(self, "best_estimator_")
-                       else self.estimator, name)  # fmt: skip
+        if hasattr(self, "best_estimator_"):
+            return hasattr(self.best_estimator_, name)
+        if not self.refit:  # as scikit-learn's searches say it
+            raise AttributeError(
+                f"{name} is available only with refit=True: this search was not refitted "
+                "on the whole data; build the estimator from best_params_ instead"
+            )
+        return hasattr(self.estimator, name)
 
     return check
 
@@ -59,8 +67,8 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         Worker processes (-1: one per core).
     storage : str, optional
         Optuna storage URL or journal file to keep the study in (a study there
-        with the same name resumes); default: a temporary journal, copied into
-        memory at the end.
+        with the same name resumes if it ran on the same data and folds);
+        default: a temporary journal, copied into memory at the end.
     study_name : str, optional
         Default: a fresh unique name.
     sampler, pruner : str or mapping, optional
@@ -109,8 +117,14 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.refit = refit
         self.random_state = random_state
 
-    def fit(self, X, y, **fit_params: Any) -> OptimizerSearchCV:
-        """Run the study on ``X, y`` and refit the best configuration."""
+    def fit(self, X, y) -> OptimizerSearchCV:
+        """Run the study on ``X, y`` and refit the best configuration.
+
+        With ``storage`` and ``study_name`` given, a study of that name resumes,
+        provided it was run on the same data and folds: a study of other data
+        raises ``ValueError`` (a search cloned per outer fold, as in
+        ``cross_val_score``, needs a study name per fold, or none).
+        """
         space = self.space or SearchSpace(horizon=getattr(self.estimator, "max_epochs", None))
         seed = self.random_state
         objective = Objective(
@@ -118,13 +132,16 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
             random_state=0 if seed is None else seed,
         )  # fmt: skip
         name = self.study_name or f"search-{uuid.uuid4().hex[:12]}"
+        data = joblib.hash((objective.X, objective.y, objective.folds))
+        if self.storage and self.study_name:
+            _check_same_data(self.storage, name, data)
         tmp = None if self.storage else Path(tempfile.mkdtemp(prefix="tuner-search-"))
         try:
             study = run_study(
                 objective, study_name=name, n_trials=self.n_trials,
                 storage=self.storage or str(tmp / "journal.log"), n_jobs=self.n_jobs,
                 sampler=self.sampler or "tpe", pruner=self.pruner or "median", seed=seed,
-                timeout=self.timeout, progress=False,
+                timeout=self.timeout, progress=False, study_attrs={"data": data},
             )  # fmt: skip
             if tmp is not None:  # keep the study once its temporary file is gone
                 memory = optuna.storages.InMemoryStorage()
@@ -150,7 +167,7 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.n_features_in_ = objective.X.shape[1]
         if self.refit:
             self.best_estimator_ = clone(self.estimator).set_params(**space.build(best.params))
-            self.best_estimator_.fit(X, y, **fit_params)
+            self.best_estimator_.fit(X, y)
             if hasattr(self.best_estimator_, "classes_"):
                 self.classes_ = self.best_estimator_.classes_
         return self
@@ -183,10 +200,27 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         return check_scoring(self.best_estimator_, self.scoring)(self.best_estimator_, X, y)
 
     def __sklearn_tags__(self):
+        # A classifier's search is a classifier: cross_val_score then stratifies its folds.
         tags = super().__sklearn_tags__()
-        tags.estimator_type = getattr(self.estimator, "_estimator_type", None)
-        tags.input_tags.sparse = self.estimator.__sklearn_tags__().input_tags.sparse
+        inner = get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = inner.classifier_tags
+        tags.regressor_tags = inner.regressor_tags
+        tags.input_tags.sparse = inner.input_tags.sparse
         return tags
+
+
+def _check_same_data(storage: str, name: str, data: str) -> None:
+    """Refuse to resume study ``name`` if it was run on other data or folds."""
+    try:
+        study = load_existing_study(storage, name)
+    except StudyNotFoundError:
+        return
+    if study.user_attrs.get("data", data) != data:
+        raise ValueError(
+            f"study {name!r} in {mask_url(storage)} was run on other data or folds; "
+            "give another study_name (or none) to search this data"
+        )
 
 
 def _counted(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
