@@ -153,3 +153,24 @@ def test_dimensions_describe_the_whole_space():
     assert (
         dims[("schedule:cosine", "t_max")].fixed and dims[("schedule:cosine", "t_max")].value == 9
     )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"step.gamma": [0.1, 0.5]}, {"adam.lr": {"low": 1e-3, "high": 0.1, "log": False}}],
+)
+def test_a_scoped_override_that_changes_a_shared_names_kind_is_refused(params):
+    with pytest.raises(ValueError, match="one name needs one kind in a study"):
+        SearchSpace(["sgd", "adam"], ["step", "exponential"], params=params)
+
+
+def test_scoped_ranges_of_one_kind_share_a_name_in_one_study():
+    space = SearchSpace(["sgd", "adam"], ["step", "exponential"],
+                        params={"step.gamma": {"low": 0.2, "high": 0.3}})  # fmt: skip
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(20):
+        trial = study.ask()
+        space.suggest(trial)
+        study.tell(trial, 0.0)
+    assert {t.state for t in study.trials} == {optuna.trial.TrialState.COMPLETE}
+    assert {t.params["schedule"] for t in study.trials} == {"step", "exponential"}

@@ -422,6 +422,17 @@ def test_estimator_ranges_draw_the_kind_of_number_the_estimator_takes(tmp_path):
     assert isinstance(trial.distributions["alpha"], optuna.distributions.FloatDistribution)
 
 
+def test_a_scoped_override_must_not_change_a_shared_names_kind(tmp_path):
+    # Optuna keeps one distribution kind per name in a study: the other class's trials
+    # would all fail.
+    space = 'schedules = ["step", "exponential"]\n[space.params]\n"step.gamma" = [0.1, 0.5]'
+    expected = (
+        "'gamma' is searched as choices [0.1, 0.5] for schedule:step "
+        "but as a linear float range for schedule:exponential"
+    )
+    error(tmp_path, "space.params", expected, space=space)
+
+
 def test_seed_beyond_numpy_range(tmp_path):
     error(tmp_path, "study.seed", "must be < 2**32", study="seed = 4294967296")
 

@@ -159,6 +159,7 @@ class SearchSpace:
             for k, v in self.estimator_params.items()
         ]
         self._check_override_names()
+        self._check_shared_names()
 
     def _class_dimensions(self, kind: str, name: str, cls: type) -> list[Dimension]:
         accepted = cls._param_names()
@@ -199,6 +200,27 @@ class SearchSpace:
                 raise ValueError(
                     f"{key!r} is not a parameter of the selected optimizers or schedules; "
                     f"known: {sorted(names)}"
+                )
+
+    def _check_shared_names(self) -> None:
+        """Each searched name must keep one kind across classes (Optuna's rule for a study).
+
+        Classes share parameter names (``lr``, ``gamma``): a scoped override that
+        makes one class search ``step.gamma`` as choices while another draws
+        ``gamma`` from a range would fail every trial of the other class.
+        """
+        seen: dict[str, tuple[str, str]] = {}
+        dims = [d for group in self._dims.values() for d in group] + self._estimator_dims
+        for dim in dims:
+            if dim.spec is None:
+                continue
+            how = _distribution_kind(dim.spec)
+            scope, first = seen.setdefault(dim.name, (dim.scope, how))
+            if first != how:
+                raise ValueError(
+                    f"{dim.name!r} is searched as {first} for {scope} but as {how} for "
+                    f"{dim.scope}; one name needs one kind in a study: override "
+                    f"{dim.name!r} for every class (unscoped), or fix it"
                 )
 
     # -- sampling --------------------------------------------------------------------
@@ -251,6 +273,13 @@ class SearchSpace:
             f"SearchSpace(optimizers={self.optimizers}, schedules={self.schedules}, "
             f"params={self.params}, estimator_params={self.estimator_params})"
         )
+
+
+def _distribution_kind(spec: Hyperparameter) -> str:
+    """What Optuna requires to be equal for one parameter name across trials."""
+    if spec.kind == "categorical":
+        return f"choices {list(spec.choices)}"
+    return f"{'a log-scaled ' if spec.log else 'a linear '}{spec.kind} range"
 
 
 def _categorical(name: str, choices: Sequence[Any]) -> Hyperparameter:

@@ -75,7 +75,7 @@ from typing import Any, Literal
 import optim
 
 from .samplers import PRUNERS, SAMPLERS, make_pruner, make_sampler
-from .space import DEFAULT_OPTIMIZERS, DEFAULT_SCHEDULES
+from .space import DEFAULT_OPTIMIZERS, DEFAULT_SCHEDULES, SearchSpace
 from .storage import check_study_name
 
 __all__ = [
@@ -689,12 +689,17 @@ def _read_space(space: _Table, estimator: type, fixed: Mapping[str, Any]) -> dic
         "optimizers": {n: optim.optimizer_class(n) for n in optimizers},
         "schedules": {n: optim.schedule_class(n) for n in schedules},
     }
-    return {
+    read = {
         "optimizers": optimizers,
         "schedules": schedules,
         "params": _read_params(space, classes),
         "estimator_space": _read_estimator_space(space, estimator, fixed),
     }
+    try:  # what the keys allow one by one may still clash across classes
+        SearchSpace(optimizers, schedules, read["params"], read["estimator_space"])
+    except ValueError as exc:
+        raise space.error("params", reason=str(exc)) from None
+    return read
 
 
 # -- the file ----------------------------------------------------------------------------
