@@ -174,3 +174,33 @@ def test_scoped_ranges_of_one_kind_share_a_name_in_one_study():
         study.tell(trial, 0.0)
     assert {t.state for t in study.trials} == {optuna.trial.TrialState.COMPLETE}
     assert {t.params["schedule"] for t in study.trials} == {"step", "exponential"}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [({}, 10),  # epochs
+     ({"schedule_interval": "batch", "batch_size": 25}, 10 * 40),  # 1000 rows: 40 batches
+     ({"schedule_interval": "batch", "batch_size": 25, "early_stopping": True,
+       "validation_fraction": 0.2}, 10 * 32),  # 800 rows left for training
+     ({"schedule_interval": "batch"}, 10 * 5)],  # "auto": batches of 200
+)  # fmt: skip
+def test_schedule_horizon_counts_the_schedules_steps(params, expected):
+    from tuner.estimators import MLPClassifier
+    from tuner.space import schedule_horizon
+
+    assert schedule_horizon(MLPClassifier(max_epochs=10, **params), 1000) == expected
+
+
+def test_a_per_batch_study_caps_schedule_lengths_in_batches(tmp_path):
+    # Capped at max_epochs, a per-batch cosine ended within the first epoch.
+    from tuner.runner import build_objective
+    from tuner.studyfile import load_study_file
+
+    path = tmp_path / "s.toml"
+    path.write_text('[study]\ncv = 2\n[data]\ndataset = "digits"\n[estimator]\n'
+                    'class = "MLPClassifier"\nparams = { max_epochs = 10, batch_size = 32, '
+                    'schedule_interval = "batch" }\n')  # fmt: skip
+    space = build_objective(load_study_file(path)).space
+    assert space.horizon == 10 * 29  # 898 training rows per fold: 29 batches of 32
+    cosine = {d.name: d.spec for d in space.dimensions() if d.scope == "schedule:cosine"}
+    assert cosine["t_max"].high == 200  # the declared range, no longer cut to 10

@@ -19,8 +19,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .budget import counts_towards_budget
-from .objective import Objective
-from .space import SearchSpace
+from .objective import Objective, make_folds
+from .space import SearchSpace, schedule_horizon
 from .storage import StudyNotFoundError, load_existing_study, mask_url, open_storage
 from .study import run_study
 
@@ -125,12 +125,13 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         raises ``ValueError`` (a search cloned per outer fold, as in
         ``cross_val_score``, needs a study name per fold, or none).
         """
-        space = self.space or SearchSpace(horizon=getattr(self.estimator, "max_epochs", None))
         seed = self.random_state
+        folds = make_folds(self.estimator, X, y, self.cv, random_state=0 if seed is None else seed)
+        horizon = schedule_horizon(self.estimator, min(len(train) for train, _ in folds))
+        space = self.space or SearchSpace(horizon=horizon)
         objective = Objective(
-            self.estimator, X, y, space, cv=self.cv, scoring=self.scoring, scale=False,
-            random_state=0 if seed is None else seed,
-        )  # fmt: skip
+            self.estimator, X, y, space, cv=folds, scoring=self.scoring, scale=False
+        )
         name = self.study_name or f"search-{uuid.uuid4().hex[:12]}"
         data = joblib.hash((objective.X, objective.y, objective.folds))
         if self.storage and self.study_name:

@@ -18,6 +18,7 @@ to one class (``"adam.lr"``, ``"cosine.t_max"``), take one of these forms:
 from __future__ import annotations
 
 import json
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -26,7 +27,13 @@ from typing import Any
 import optim
 from optim import Hyperparameter
 
-__all__ = ["DEFAULT_OPTIMIZERS", "DEFAULT_SCHEDULES", "Dimension", "SearchSpace"]
+__all__ = [
+    "DEFAULT_OPTIMIZERS",
+    "DEFAULT_SCHEDULES",
+    "Dimension",
+    "SearchSpace",
+    "schedule_horizon",
+]
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
 DEFAULT_SCHEDULES = ("constant", "step", "cosine")
@@ -119,7 +126,8 @@ class SearchSpace:
         "hidden_layer_sizes": [[64], [128], [64, 64]]}``); a range with
         integer ends, such as ``{"low": 8, "high": 64}``, draws integers.
     horizon : int, optional
-        Length of the schedule counter (usually ``max_epochs``): integer
+        Length of the schedule counter over a fit (``max_epochs``, or the batches
+        of a fit with per-batch scheduling: see :func:`schedule_horizon`): integer
         schedule parameters such as ``t_max`` and ``step_size`` are capped at it.
 
     Examples
@@ -273,6 +281,25 @@ class SearchSpace:
             f"SearchSpace(optimizers={self.optimizers}, schedules={self.schedules}, "
             f"params={self.params}, estimator_params={self.estimator_params})"
         )
+
+
+def schedule_horizon(estimator: Any, n_samples: int) -> int | None:
+    """Schedule steps of a whole fit of ``estimator`` on ``n_samples`` rows (a space's
+    ``horizon``), or None for an estimator without ``max_epochs``.
+
+    The schedule counts epochs, or batches with ``schedule_interval="batch"``:
+    then an epoch is ``ceil(rows / batch_size)`` steps, over the rows left after
+    early stopping's validation share.
+    """
+    epochs = getattr(estimator, "max_epochs", None)
+    if epochs is None or getattr(estimator, "schedule_interval", "epoch") != "batch":
+        return epochs
+    from .estimators._base import AUTO_BATCH_SIZE
+
+    if getattr(estimator, "early_stopping", False):
+        n_samples -= math.ceil(estimator.validation_fraction * n_samples)
+    batch = estimator.batch_size if isinstance(estimator.batch_size, int) else AUTO_BATCH_SIZE
+    return epochs * math.ceil(max(1, n_samples) / max(1, min(batch, n_samples)))
 
 
 def _distribution_kind(spec: Hyperparameter) -> str:
