@@ -602,6 +602,8 @@ def test_unknown_names(tmp_path, tables, key, expected):
         ('csv = "holes.csv"\ntarget = "y"', "data.csv", "missing values in columns ['a']"),
         ('csv = "only.csv"\ntarget = "y"', "data.csv", "no feature column"),
         ('csv = "empty.csv"\ntarget = "y"', "data.csv", "cannot read"),
+        ('csv = "header.csv"\ntarget = "y"', "data.csv", "header.csv has no rows"),
+        ('csv = "inf.csv"\ntarget = "y"', "data.csv", "infinite values in columns ['b']"),
     ],
 )
 def test_bad_data(tmp_path, data, key, expected):
@@ -610,6 +612,8 @@ def test_bad_data(tmp_path, data, key, expected):
     (tmp_path / "holes.csv").write_text("a,b,y\n,2,0\n3,4,1\n")
     (tmp_path / "only.csv").write_text("y\n0\n")
     (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header.csv").write_text("a,b,y\n")
+    (tmp_path / "inf.csv").write_text("a,b,y\n1,inf,0\n3,-inf,1\n")
     error(tmp_path, key, expected, data=data)
 
 

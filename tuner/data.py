@@ -174,7 +174,13 @@ def _load_csv(data: DataSpec, path: Path) -> tuple[np.ndarray, np.ndarray]:
     text = features.columns[~features.apply(pd.api.types.is_numeric_dtype)].tolist()
     if text:
         raise _error(data, "csv", f"non-numeric feature columns {text}: encode them as numbers")
+    if frame.empty:
+        raise _error(data, "csv", f"{data.name} has no rows")
     missing = frame.columns[frame.isna().any()].tolist()
     if missing:
         raise _error(data, "csv", f"missing values in columns {missing}: fill or drop them")
-    return features.to_numpy(dtype=np.float64), frame[data.target].to_numpy()
+    X = features.to_numpy(dtype=np.float64)
+    infinite = features.columns[~np.isfinite(X).all(axis=0)].tolist()
+    if infinite:
+        raise _error(data, "csv", f"infinite values in columns {infinite}: clip or drop them")
+    return X, frame[data.target].to_numpy()
