@@ -2,8 +2,10 @@
 
 Every fold trains one epoch, then the mean validation score over the folds
 is reported to Optuna, so that a pruner can stop all folds of a bad trial at
-once. A trial that diverges is pruned with the reason and epoch recorded; the
-sampler then ranks it below every trial that trained.
+once. A trial that diverges (its loss or weights become NaN or infinite, a
+``DivergenceError``) is pruned with the reason and epoch recorded; the sampler
+then ranks it below every trial that trained. A loss that grows large but
+stays finite ends as any other trial does, with its (poor) score.
 """
 
 from __future__ import annotations
