@@ -54,7 +54,7 @@ def test_two_workers_exact_count_and_best_params_refit_to_the_recorded_score(tmp
     best = study.best_trial
     kwargs = objective.space.build(best.params)
     scores = []
-    for X_tr, y_tr, X_te, y_te in objective.fold_data():
+    for X_tr, y_tr, X_te, y_te, _, _ in objective.fold_data():
         est = clone(objective.estimator).set_params(**kwargs).fit(X_tr, y_tr)
         scores.append(est.score(X_te, y_te))
     assert np.mean(scores) == best.value
@@ -191,6 +191,24 @@ def test_optimizer_search_cv_without_refit_says_why_it_cannot_predict():
     with pytest.raises(AttributeError) as error:  # scikit-learn gives the reason as the cause
         search.predict(X[:2])
     assert "only with refit=True" in str(error.value.__cause__)
+
+
+def test_sample_weight_reaches_every_fold_and_the_refit():
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    weights = np.where(y == 2, 0.0, 1.0)  # class 2 neither trains nor scores
+    kwargs = dict(n_trials=3, cv=3, random_state=0, pruner="none")
+    est = LogisticClassifier(max_epochs=3, random_state=0)
+    plain = OptimizerSearchCV(est, **kwargs).fit(X, y)
+    weighted = OptimizerSearchCV(est, **kwargs).fit(X, y, sample_weight=weights)
+    draws = [[t.params for t in s.study_.trials] for s in (plain, weighted)]
+    assert draws[0] == draws[1]  # the same draws (same seed) ...
+    assert not np.allclose(plain.cv_results_["mean_test_score"],
+                           weighted.cv_results_["mean_test_score"])  # ... scored otherwise
+    best = weighted.study_.best_trial
+    refit = clone(est).set_params(**SearchSpace(horizon=3).build(best.params))
+    refit.fit(X, y, sample_weight=weights)
+    np.testing.assert_array_equal(weighted.best_estimator_.coef_, refit.coef_)
 
 
 def test_a_stored_search_resumes_only_on_the_same_data(tmp_path):

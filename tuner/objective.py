@@ -23,7 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv, train_test_split
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import check_array, column_or_1d
+from sklearn.utils.validation import _check_sample_weight, check_array, column_or_1d
 
 from .estimators import DivergenceError
 from .space import SearchSpace
@@ -80,6 +80,8 @@ class Objective:
         Validation share with ``cv="holdout"``.
     random_state : int, optional
         Seed of the fold split.
+    sample_weight : array-like of shape (n_samples,), optional
+        Weights of the rows: each fold trains and is scored with its share.
 
     Notes
     -----
@@ -92,6 +94,7 @@ class Objective:
     def __init__(
         self, estimator, X, y, space: SearchSpace, *, cv: Any = 3, scoring: Any = None,
         scale: bool = True, holdout_fraction: float = 0.2, random_state: int | None = 0,
+        sample_weight: Any = None,
     ):  # fmt: skip
         if not hasattr(estimator, "fit_epochs"):
             raise TypeError(f"{type(estimator).__name__} has no fit_epochs; use a tuner estimator")
@@ -101,6 +104,9 @@ class Objective:
         self.y = column_or_1d(y, warn=True) if np.ndim(y) == 1 else np.asarray(y)
         self.scoring, self.scale = scoring, scale
         self.folds = make_folds(estimator, X, self.y, cv, holdout_fraction, random_state)
+        self.sample_weight = (
+            None if sample_weight is None else _check_sample_weight(sample_weight, self.X)
+        )
         check_scoring(estimator, scoring)  # fail early on a bad name
         self._data: list[tuple[Any, ...]] | None = None
 
@@ -110,15 +116,18 @@ class Objective:
         return state
 
     def fold_data(self) -> list[tuple[Any, ...]]:
-        """``(X_train, y_train, X_val, y_val)`` per fold, scaled if asked; built once."""
+        """``(X_train, y_train, X_val, y_val, w_train, w_val)`` per fold, scaled if
+        asked (weights None without ``sample_weight``); built once."""
         if self._data is None:
             self._data = []
+            w = self.sample_weight
             for train, test in self.folds:
                 X_tr, X_te = self.X[train], self.X[test]
                 if self.scale:
                     scaler = StandardScaler(with_mean=not sp.issparse(X_tr)).fit(X_tr)
                     X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
-                self._data.append((X_tr, self.y[train], X_te, self.y[test]))
+                weights = (None, None) if w is None else (w[train], w[test])
+                self._data.append((X_tr, self.y[train], X_te, self.y[test], *weights))
         return self._data
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -131,9 +140,11 @@ class Objective:
         params = self.space.suggest(trial)
         scorer = check_scoring(self.estimator, self.scoring)
         runs = []
-        for X_tr, y_tr, X_te, y_te in self.fold_data():
+        for X_tr, y_tr, X_te, y_te, w_tr, w_te in self.fold_data():
             est = clone(self.estimator).set_params(**params)
-            runs.append((est, est.fit_epochs(X_tr, y_tr), X_te, y_te))
+            weighted = {} if w_te is None else {"sample_weight": w_te}
+            runs.append((est, est.fit_epochs(X_tr, y_tr, sample_weight=w_tr), X_te, y_te,
+                         weighted))  # fmt: skip
         curves: dict[str, list[float]] = {"loss": [], "score": [], "lr": []}
         scores = [math.nan] * len(runs)
         epoch = 0
@@ -141,8 +152,8 @@ class Objective:
             for results in _lock_step([r[1] for r in runs]):
                 epoch += 1
                 for k in results:
-                    est, _, X_te, y_te = runs[k]
-                    scores[k] = scorer(est, X_te, y_te)
+                    est, _, X_te, y_te, weighted = runs[k]
+                    scores[k] = scorer(est, X_te, y_te, **weighted)
                 mean = float(np.mean(scores))
                 curves["loss"].append(float(np.mean([r.loss for r in results.values()])))
                 curves["score"].append(mean)
@@ -156,7 +167,7 @@ class Objective:
             _record(trial, curves, scores, exc.epoch, reason)
             raise optuna.TrialPruned(reason) from None
         # Final scores: early stopping may have restored the best epoch's weights.
-        final = [scorer(est, X_te, y_te) for est, _, X_te, y_te in runs]
+        final = [scorer(est, X_te, y_te, **weighted) for est, _, X_te, y_te, weighted in runs]
         _record(trial, curves, final, epoch, "complete")
         return float(np.mean(final))
 

@@ -117,10 +117,12 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.refit = refit
         self.random_state = random_state
 
-    def fit(self, X, y) -> OptimizerSearchCV:
+    def fit(self, X, y, sample_weight=None) -> OptimizerSearchCV:
         """Run the study on ``X, y`` and refit the best configuration.
 
-        With ``storage`` and ``study_name`` given, a study of that name resumes,
+        ``sample_weight`` weights the rows in every fold's training and score,
+        and in the refit. With ``storage`` and ``study_name`` given, a study of
+        that name resumes,
         provided it was run on the same data and folds: a study of other data
         raises ``ValueError`` (a search cloned per outer fold, as in
         ``cross_val_score``, needs a study name per fold, or none).
@@ -130,10 +132,11 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         horizon = schedule_horizon(self.estimator, min(len(train) for train, _ in folds))
         space = self.space or SearchSpace(horizon=horizon)
         objective = Objective(
-            self.estimator, X, y, space, cv=folds, scoring=self.scoring, scale=False
-        )
+            self.estimator, X, y, space, cv=folds, scoring=self.scoring, scale=False,
+            sample_weight=sample_weight,
+        )  # fmt: skip
         name = self.study_name or f"search-{uuid.uuid4().hex[:12]}"
-        data = joblib.hash((objective.X, objective.y, objective.folds))
+        data = joblib.hash((objective.X, objective.y, objective.folds, objective.sample_weight))
         if self.storage and self.study_name:
             _check_same_data(self.storage, name, data)
         tmp = None if self.storage else Path(tempfile.mkdtemp(prefix="tuner-search-"))
@@ -168,7 +171,7 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.n_features_in_ = objective.X.shape[1]
         if self.refit:
             self.best_estimator_ = clone(self.estimator).set_params(**space.build(best.params))
-            self.best_estimator_.fit(X, y)
+            self.best_estimator_.fit(X, y, sample_weight=sample_weight)
             if hasattr(self.best_estimator_, "classes_"):
                 self.classes_ = self.best_estimator_.classes_
         return self
