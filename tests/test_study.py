@@ -27,7 +27,7 @@ from study_objectives import (
 )
 
 import tuner.study
-from tuner.budget import count_trials
+from tuner.budget import count_trials, tally, was_interrupted
 from tuner.storage import default_storage, open_storage, repair_journal
 from tuner.study import StudyAborted, create_study, reconcile, run_study, start_workers
 from tuner.worker import new_trial, worker_id
@@ -145,6 +145,45 @@ def test_a_nan_score_fails_its_trial_with_the_reason_and_counts(tmp_path):
     assert_nothing_lost(study, 12)
     with pytest.raises(StudyAborted, match="returned nan"):
         run_study(NaNObjective(), study_name="all-nan", n_trials=50, directory=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("attrs", "interrupted"),
+    [({"worker": "h:1", "interrupted": True}, True),  # Ctrl-C, or found dead on resume
+     ({"withdrawn": True}, True),  # a ticket beyond a lowered budget
+     ({"worker": "h:1"}, True),  # a lost heartbeat, or a mark a busy storage did not take
+     ({"worker": "h:1", "error": "ValueError: x"}, False),  # failed by itself
+     ({}, False)],  # failed in another program (plain Optuna): by itself too
+)  # fmt: skip
+def test_which_failed_trials_were_interrupted(attrs, interrupted):
+    trial = optuna.trial.create_trial(state=TrialState.FAIL, user_attrs=attrs)
+    assert was_interrupted(trial) is interrupted
+    assert tally([trial])["interrupted" if interrupted else "failed"] == 1
+
+
+class InterruptedObjective:
+    def __call__(self, trial: optuna.Trial) -> float:
+        trial.suggest_float("x", -1.0, 1.0)
+        raise KeyboardInterrupt
+
+
+def test_a_busy_storage_does_not_turn_ctrl_c_into_a_storage_error(tmp_path, monkeypatch):
+    # A locked SQLite file made the interrupted trial's record fail after ~6 s of retries,
+    # and the StorageInternalError replaced the KeyboardInterrupt (exit 1, not 130).
+    real = optuna.storages.JournalStorage.set_trial_user_attr
+
+    def busy(self, trial_id, key, value):
+        if key == "interrupted":
+            raise optuna.exceptions.StorageInternalError("database is locked")
+        return real(self, trial_id, key, value)
+
+    monkeypatch.setattr(optuna.storages.JournalStorage, "set_trial_user_attr", busy)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_study(InterruptedObjective(), study_name="busy", n_trials=3, directory=tmp_path)
+    assert time.monotonic() - start < 5
+    study = load("busy", default_storage("busy", tmp_path))
+    assert [t.state for t in study.trials] == [TrialState.FAIL]  # told, though not marked
 
 
 def test_an_error_in_the_runs_own_worker_stops_the_other_workers(tmp_path, monkeypatch):

@@ -13,12 +13,19 @@ __all__ = ["count_trials", "counts_towards_budget", "tally", "was_interrupted"]
 def was_interrupted(trial: optuna.trial.FrozenTrial) -> bool:
     """A failed trial that did not fail by itself: its run was killed or stopped.
 
-    A trial that raised carries an ``error`` attribute; one cut short by
-    Ctrl-C, a killed process (found dead on resume) or a lost heartbeat does not.
+    Such a trial is marked ``interrupted`` (Ctrl-C, a killed process found dead
+    on resume) or ``withdrawn`` (a ticket beyond a lowered budget), or it is a
+    trial a worker ran (``worker``) without an ``error`` of its own: a lost
+    heartbeat, or a mark that a busy storage did not take. A failed trial that
+    another program added to the study (no ``worker``) failed by itself.
     """
-    return trial.state == TrialState.FAIL and (
-        trial.user_attrs.get("interrupted", False) or "error" not in trial.user_attrs
-    )
+    if trial.state != TrialState.FAIL:
+        return False
+    attrs = trial.user_attrs
+    return bool(
+        attrs.get("interrupted") or attrs.get("withdrawn")
+        or ("worker" in attrs and "error" not in attrs)
+    )  # fmt: skip
 
 
 def counts_towards_budget(trial: optuna.trial.FrozenTrial) -> bool:

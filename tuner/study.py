@@ -50,6 +50,7 @@ from .worker import (
     retry,
     run_worker,
     starts_own_trials,
+    transient_errors,
 )
 
 __all__ = [
@@ -362,11 +363,14 @@ def run_study(
         with _backend(backend, scheduler, n_workers):
             aborted = _run_rounds(study, cfg, n_trials, n_workers, backend)
     except KeyboardInterrupt:
-        _stop_workers(study, run_id)
+        with contextlib.suppress(Exception):  # a storage error must not replace the Ctrl-C
+            _stop_workers(study, run_id)
         raise
     finally:
         bar.close()
-        retry(reconcile_quietly, study)
+        # Tidying only (the next run does it too): it must not replace the run's outcome.
+        with contextlib.suppress(*transient_errors()):
+            retry(reconcile_quietly, study)
     if aborted:
         raise StudyAborted(
             f"study {study_name!r} stopped: every trial of this run failed with {aborted}"

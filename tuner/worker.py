@@ -10,6 +10,7 @@ instead of three; tickets there (re-queued trials) are still taken first.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os
@@ -20,7 +21,6 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -221,8 +221,13 @@ def _run_trial(study: optuna.Study, trial_id: int, objective, record_worker: boo
             _tell(study, trial, state=TrialState.PRUNED)
             return "pruned"
         except KeyboardInterrupt:
-            retry(trial.set_user_attr, "interrupted", True)
-            _tell(study, trial, state=TrialState.FAIL)
+            # One try each, no retries: a busy storage (a locked SQLite file) must neither
+            # hold up the exit nor turn the interrupt into a storage error. A trial left
+            # RUNNING is failed as orphaned by the next run.
+            with contextlib.suppress(*transient_errors()):
+                trial.set_user_attr("interrupted", True)
+            with contextlib.suppress(*transient_errors()):
+                _tell_with_warning(study, trial, None, TrialState.FAIL, skip_if_finished=True)
             return "interrupted"
         except transient_errors():
             # The storage, not the trial, failed: give the ticket back.
@@ -254,7 +259,7 @@ def _tell(study: optuna.Study, trial: optuna.Trial, value=None, state=None) -> N
     retry(_tell_with_warning, study, trial, value, state, skip_if_finished=True)
 
 
-@contextmanager
+@contextlib.contextmanager
 def _heartbeat(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[None]:
     """Record heartbeats of a running trial in a thread (database storages only)."""
     interval = _heartbeat_interval(storage)
