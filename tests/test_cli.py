@@ -68,6 +68,16 @@ def test_run_writes_trials_and_prints_the_best(tmp_path, capsys):
     assert "cli" in capsys.readouterr().out
 
 
+def test_a_run_that_times_out_says_how_much_is_left(tmp_path, capsys):
+    path = study_file(tmp_path, name="short")
+    out = str(tmp_path / "reports")
+    assert main(["run", str(path), "--timeout", "1e-9", "--out", out, "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "0 of the 5 trials ended before the timeout; run the same command again" in err
+    page = (tmp_path / "reports" / "short" / "index.html").read_text()
+    assert "The study is not finished: 0 of its 5 trials ended." in page
+
+
 def test_options_override_the_file_and_worker_joins(tmp_path, monkeypatch):
     out = tmp_path / "reports"
     path = study_file(tmp_path, name="join")

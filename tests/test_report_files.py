@@ -133,6 +133,16 @@ def test_the_page_says_when_a_study_is_still_running():
     trials = [make_trial(value=0.5), make_trial("running"), make_trial("waiting")]
     html = render_page(Report.from_study(make_study(trials)), {})
     assert "The study is not finished: 1 running and 1 waiting." in html
+    html = render_page(Report.from_study(make_study(trials, n_trials=5)), {})
+    assert "The study is not finished: 1 of its 5 trials ended (1 running and 1 waiting)." in html
+
+
+def test_the_page_says_when_a_timeout_left_part_of_the_budget():
+    # A journal study that timed out has no waiting tickets, only fewer trials than its budget.
+    html = render_page(Report.from_study(make_study([make_trial(value=0.5)], n_trials=40)), {})
+    assert "The study is not finished: 1 of its 40 trials ended." in html
+    done = make_study([make_trial(value=0.5), make_trial(value=0.6)], n_trials=2)
+    assert "not finished" not in render_page(Report.from_study(done), {})
 
 
 # -- edge cases, names and secrets ---------------------------------------------------

@@ -25,6 +25,7 @@ import optim
 # Only what every command needs at the top: scikit-learn (through the objective)
 # and matplotlib (through the report) take seconds to import, so the commands
 # that use them import them, and ``tuner --help`` answers at once.
+from .budget import count_trials
 from .storage import (
     StudyNotFoundError,
     check_study_name,
@@ -140,6 +141,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         study, space=objective.space, estimator_params=spec.estimator_params
     ).save(args.out)
     _print_best(study)
+    ended = count_trials(study)["counted"]
+    if ended < n_trials:  # the timeout came first
+        print(
+            f"tuner: {ended} of the {n_trials} trials ended before the timeout; "
+            "run the same command again to finish",
+            file=sys.stderr,
+        )
     print(f"report: {folder / 'index.html'}")
     return 0
 

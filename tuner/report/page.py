@@ -116,17 +116,17 @@ def _header(report: Report) -> str:
         f"<p>Trials: {tally}.</p>",
     ]
     lines += _verdict(report)
-    pending = {k: counts.get(k, 0) for k in ("running", "waiting") if counts.get(k, 0)}
-    if pending:
-        what = " and ".join(f"{n} {k}" for k, n in pending.items())
+    unfinished = _unfinished(counts, attrs.get("n_trials"))
+    if unfinished:
         lines.append(
-            f'<p class="banner">The study is not finished: {what}. '
-            "This report shows the trials that had finished when it was written.</p>"
+            f'<p class="banner">The study is not finished: {unfinished}. This report shows '
+            "the trials that had finished when it was written; run the study again to "
+            "finish it.</p>"
         )
     if counts.get("interrupted"):
         lines.append(
             f'<p class="note">{counts["interrupted"]} trial(s) cut short by an interrupted run '
-            "were run again; they are not counted.</p>"
+            "are not counted; their share of the budget is run again.</p>"
         )
     if attrs.get("aborted"):
         lines.append(
@@ -134,6 +134,16 @@ def _header(report: Report) -> str:
             f"with {escape(str(attrs['aborted']))}</p>"
         )
     return "\n".join(lines)
+
+
+def _unfinished(counts: dict[str, int], budget: Any) -> str:
+    """What is left of the budget (``""`` when nothing is), running and waiting trials."""
+    pending = {k: counts.get(k, 0) for k in ("running", "waiting") if counts.get(k, 0)}
+    what = " and ".join(f"{n} {k}" for k, n in pending.items())
+    ended = sum(counts.get(k, 0) for k in ("complete", "pruned", "diverged", "failed"))
+    if isinstance(budget, int) and ended < budget:
+        return f"{ended} of its {budget} trials ended" + (f" ({what})" if what else "")
+    return what
 
 
 def _verdict(report: Report) -> list[str]:
