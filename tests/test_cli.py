@@ -76,6 +76,8 @@ def test_a_run_that_times_out_says_how_much_is_left(tmp_path, capsys):
     assert "0 of the 5 trials ended before the timeout; run the same command again" in err
     page = (tmp_path / "reports" / "short" / "index.html").read_text()
     assert "The study is not finished: 0 of its 5 trials ended." in page
+    assert main(["list", "--out", out]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[:3] == ["short", "0/5", "-"]
 
 
 def test_options_override_the_file_and_worker_joins(tmp_path, monkeypatch):

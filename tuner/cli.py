@@ -215,14 +215,22 @@ def _cmd_list(args: argparse.Namespace) -> int:
     )
     rows = []
     for url in storages:
-        for s in optuna.get_all_study_summaries(open_existing_storage(url),
-                                                include_best_trial=True):  # fmt: skip
-            best = f"{s.best_trial.value:.4f}" if s.best_trial is not None else "-"
-            rows.append((s.study_name, str(s.n_trials), best, mask_url(url)))
+        opened = open_existing_storage(url)
+        for name in optuna.get_all_study_names(opened):
+            study = optuna.load_study(study_name=name, storage=opened)
+            # Trials that ended on their own, of the budget (Optuna's count adds tickets
+            # and interrupted trials).
+            ended, budget = count_trials(study)["counted"], study.user_attrs.get("n_trials")
+            try:
+                best = f"{study.best_value:.4f}"
+            except ValueError:  # no trial completed
+                best = "-"
+            trials = f"{ended}/{budget}" if isinstance(budget, int) else str(ended)
+            rows.append((name, trials, best, mask_url(url)))
     if not rows:
         print("no studies")
         return 0
-    header = ("study", "trials", "best", "storage")
+    header = ("study", "ended/budget", "best", "storage")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     for row in [header, *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
