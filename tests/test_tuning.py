@@ -193,6 +193,17 @@ def test_optimizer_search_cv_without_refit_says_why_it_cannot_predict():
     assert "only with refit=True" in str(error.value.__cause__)
 
 
+def test_a_given_space_gets_schedule_lengths_capped_at_the_fit():
+    # Without a cap, cosine t_max ranged to 200 in a 4-epoch fit: an all but constant rate.
+    X, y = load_wine(return_X_y=True)
+    space = SearchSpace(["sgd"], ["cosine"])
+    search = OptimizerSearchCV(LogisticClassifier(max_epochs=4), space=space, n_trials=4,
+                               cv=2, random_state=0, pruner="none")  # fmt: skip
+    search.fit(StandardScaler().fit_transform(X), y)
+    assert all(t.params["t_max"] <= 4 for t in search.study_.trials)
+    assert space.horizon is None  # the caller's space is left as it was
+
+
 def test_sample_weight_reaches_every_fold_and_the_refit():
     X, y = load_wine(return_X_y=True)
     X = StandardScaler().fit_transform(X)

@@ -56,7 +56,8 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         example ``make_pipeline(StandardScaler(), OptimizerSearchCV(...))``.
     space : SearchSpace, optional
         What to search; default: sgd, momentum, nesterov and adam with constant,
-        step and cosine schedules, capped at the estimator's ``max_epochs``.
+        step and cosine schedules. Schedule lengths are capped at the length of a
+        fit (``max_epochs``) unless the space sets its own ``horizon``.
     n_trials : int, default=50
         Trials that end on their own (complete, pruned or failed).
     cv : int, "holdout" or splitter, default=5
@@ -130,7 +131,9 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         seed = self.random_state
         folds = make_folds(self.estimator, X, y, self.cv, random_state=0 if seed is None else seed)
         horizon = schedule_horizon(self.estimator, min(len(train) for train, _ in folds))
-        space = self.space or SearchSpace(horizon=horizon)
+        space = self.space or SearchSpace()
+        if space.horizon is None:  # schedules longer than the training would barely move
+            space = space.with_horizon(horizon)
         objective = Objective(
             self.estimator, X, y, space, cv=folds, scoring=self.scoring, scale=False,
             sample_weight=sample_weight,

@@ -169,6 +169,12 @@ class SearchSpace:
         self._check_override_names()
         self._check_shared_names()
 
+    def with_horizon(self, horizon: int | None) -> SearchSpace:
+        """The same space with schedule lengths capped at ``horizon`` (a new space)."""
+        return SearchSpace(
+            self.optimizers, self.schedules, self.params, self.estimator_params, horizon
+        )
+
     def _class_dimensions(self, kind: str, name: str, cls: type) -> list[Dimension]:
         accepted = cls._param_names()
         dims: dict[str, Dimension] = {}
