@@ -63,7 +63,9 @@ def test_run_writes_trials_and_prints_the_best(tmp_path, capsys):
         assert (out / "cli" / name).stat().st_size > 0
     capsys.readouterr()
     assert main(["report", "cli", "--out", str(out), "--format", "csv,md"]) == 0
-    assert "index.html" in capsys.readouterr().out
+    assert capsys.readouterr().out.strip() == f"report: {out / 'cli'}"  # no page: the folder
+    assert main(["report", "cli", "--out", str(out), "--format", "csv,xyz"]) == 2
+    assert "--format: unknown report format(s) ['xyz']" in capsys.readouterr().err
     assert main(["list", "--out", str(out)]) == 0
     assert "cli" in capsys.readouterr().out
 

@@ -200,11 +200,15 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .report import Report, write_report
+    from .report import Report, check_formats, write_report
 
+    try:
+        formats = check_formats(args.format)
+    except ValueError as exc:
+        raise UsageError(f"--format: {exc}") from None
     storage = _storage_arg(args, None) or default_storage(args.study, args.out)
-    folder = write_report(Report.from_storage(storage, args.study), args.out, args.format)
-    print(f"report: {folder / 'index.html'}")
+    folder = write_report(Report.from_storage(storage, args.study), args.out, formats)
+    print(f"report: {folder / 'index.html' if 'html' in formats else folder}")
     return 0
 
 

@@ -29,12 +29,12 @@ from ..storage import load_existing_study, mask_url
 from . import plots
 from .best import BestTrial, best_trial
 from .bestofk import N_BOOT
-from .files import FORMATS, report_folder, write_report
+from .files import FORMATS, check_formats, report_folder, write_report
 from .importance import MIN_TRIALS, importances_table
 from .summary import summary_table
 from .tables import OUTCOMES, curves_table, outcome, reported_trials, trials_table
 
-__all__ = ["FORMATS", "BestTrial", "Report", "report_folder", "write_report"]
+__all__ = ["FORMATS", "BestTrial", "Report", "check_formats", "report_folder", "write_report"]
 
 
 @dataclass(frozen=True, eq=False)  # tables do not compare with ==

@@ -25,7 +25,7 @@ from .plots import png_bytes
 if TYPE_CHECKING:
     from . import Report
 
-__all__ = ["FORMATS", "TABLES", "report_folder", "write_report"]
+__all__ = ["FORMATS", "TABLES", "check_formats", "report_folder", "write_report"]
 
 #: What :func:`write_report` can write.
 FORMATS = ("csv", "parquet", "md", "png", "html")
@@ -51,8 +51,11 @@ def report_folder(study_name: str) -> str:
     return check_study_name(f"{slug}-{digest}")
 
 
-def _formats(formats: Iterable[str] | str | None) -> list[str]:
-    """The formats asked for, checked; by default all, Parquet only when pyarrow is installed."""
+def check_formats(formats: Iterable[str] | str | None) -> list[str]:
+    """The formats asked for, checked; by default all, Parquet only when pyarrow is installed.
+
+    Raises ``ValueError`` naming an unknown format.
+    """
     has_arrow = importlib.util.find_spec("pyarrow") is not None
     if formats is None:
         return [f for f in FORMATS if f != "parquet" or has_arrow]
@@ -89,7 +92,7 @@ def write_report(
     Path
         The report's folder.
     """
-    chosen = _formats(formats)
+    chosen = check_formats(formats)
     folder = Path(out_dir) / report_folder(report.study_name)
     folder.mkdir(parents=True, exist_ok=True)
     tables = {name: getattr(report, name) for name in TABLES}
