@@ -137,6 +137,14 @@ def test_the_page_says_when_a_study_is_still_running():
     assert "The study is not finished: 1 of its 5 trials ended (1 running and 1 waiting)." in html
 
 
+def test_one_trial_per_optimizer_is_too_few_to_call_a_leader():
+    # A bootstrap of one score is an interval of zero width: "beyond their intervals" lied.
+    trials = [make_trial(value=0.9), make_trial(value=0.8, optimizer="adam")]
+    html = render_page(Report.from_study(make_study(trials)), {})
+    assert "too few trials to tell it from adam (1 and 1)" in html
+    assert "beyond their 95% intervals" not in html
+
+
 def test_the_page_says_when_a_timeout_left_part_of_the_budget():
     # A journal study that timed out has no waiting tickets, only fewer trials than its budget.
     html = render_page(Report.from_study(make_study([make_trial(value=0.5)], n_trials=40)), {})

@@ -146,6 +146,10 @@ def _unfinished(counts: dict[str, int], budget: Any) -> str:
     return what
 
 
+#: Trials each of two optimizers needs before the page compares their intervals.
+MIN_TRIALS_TO_COMPARE = 3
+
+
 def _verdict(report: Report) -> list[str]:
     """The answer first: the best trial, and the optimizer ahead at an equal budget."""
     lines = []
@@ -168,11 +172,16 @@ def _verdict(report: Report) -> list[str]:
         )
         if pd.notna(runner_up["best_of_k"]):
             other = escape(str(runner_up["optimizer"]))
-            text += (
-                f", not clearly ahead of {other} (their 95% intervals overlap)"
-                if _overlap(leader, runner_up)
-                else f", ahead of {other} beyond their 95% intervals"
-            )
+            few = min(leader["trials"], runner_up["trials"])
+            if few < MIN_TRIALS_TO_COMPARE:  # a bootstrap of one or two scores is no interval
+                text += (
+                    f"; too few trials to tell it from {other} ({leader['trials']} and "
+                    f"{runner_up['trials']})"
+                )
+            elif _overlap(leader, runner_up):
+                text += f", not clearly ahead of {other} (their 95% intervals overlap)"
+            else:
+                text += f", ahead of {other} beyond their 95% intervals"
         lines.append(text + ".</p>")
     return lines
 
