@@ -137,6 +137,15 @@ def test_the_page_says_when_a_study_is_still_running():
     assert "The study is not finished: 1 of its 5 trials ended (1 running and 1 waiting)." in html
 
 
+def test_a_study_of_another_program_is_reported_plainly():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=3)
+    html = render_page(Report.from_study(study), {})
+    assert f"Best: <b>x={study.best_params['x']:.4g}</b>" in html
+    assert "choose no optimizer, so there is nothing to compare" in html
+    assert "No trial finished yet" not in html
+
+
 def test_one_trial_per_optimizer_is_too_few_to_call_a_leader():
     # A bootstrap of one score is an interval of zero width: "beyond their intervals" lied.
     trials = [make_trial(value=0.9), make_trial(value=0.8, optimizer="adam")]

@@ -83,7 +83,7 @@ def render_page(report: Report, images: Mapping[str, bytes]) -> str:
         _header(report),
         '<h2 id="summary">Summary: which optimizer to use</h2>',
         f'<p class="note">{_SUMMARY_NOTE}</p>',
-        _summary_table(report.summary) if len(report.summary) else "<p>No trial finished yet.</p>",
+        _summary_table(report.summary) if len(report.summary) else _no_summary(report),
         '<h2 id="best">Best trial</h2>',
         _best(report),
         '<h2 id="plots">Plots</h2>',
@@ -146,6 +146,12 @@ def _unfinished(counts: dict[str, int], budget: Any) -> str:
     return what
 
 
+def _no_summary(report: Report) -> str:
+    if len(report.trials) and report.trials["optimizer"].isna().all():  # another program's
+        return "<p>Its trials choose no optimizer, so there is nothing to compare.</p>"
+    return "<p>No trial finished yet.</p>"
+
+
 #: Trials each of two optimizers needs before the page compares their intervals.
 MIN_TRIALS_TO_COMPARE = 3
 
@@ -157,7 +163,7 @@ def _verdict(report: Report) -> list[str]:
         best = report.best
         setup = " + ".join(
             str(best.params[k]) for k in ("optimizer", "schedule") if k in best.params
-        )
+        ) or ", ".join(f"{k}={format_number(v)}" for k, v in best.params.items())
         lines.append(
             f'<p class="headline">Best: <b>{escape(setup)}</b>, score '
             f"<b>{format_number(best.value)}</b> (trial #{best.number}).</p>"
