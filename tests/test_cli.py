@@ -218,13 +218,28 @@ def test_worker_and_report_usage_errors_exit_2_with_one_line(tmp_path, capsys, m
         assert err.startswith("tuner: ") and message in err and len(err.splitlines()) == 1
 
 
-@pytest.mark.parametrize(
-    "args", [["report", "../etc"], ["worker", "--study", "a/b", "--storage", "j.log"]]
-)
-def test_an_unsafe_study_name_is_a_usage_error(capsys, args):
+def test_an_unsafe_study_name_is_a_usage_error(capsys):
+    # Without --storage, a report's study name makes the storage's path.
+    assert main(["report", "../etc"]) == 2
+    assert "is not allowed" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
-        main(args)
+        main(["worker", "--study", "a/b", "--storage", "j.log"])
     assert exc.value.code == 2 and "is not allowed" in capsys.readouterr().err
+
+
+def test_list_and_report_read_any_optuna_study(tmp_path, capsys):
+    # Studies of other programs: two objectives, a name unfit for a folder; a SQLite URL
+    # with options.
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    optuna.create_study(study_name="two", storage=url, directions=["maximize", "minimize"])
+    spaced = optuna.create_study(study_name="my study", storage=url)
+    spaced.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=2)
+    assert main(["list", "--storage", url + "?timeout=30"]) == 0
+    rows = [line.split()[:3] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert ["two", "0", "-"] in rows
+    out = str(tmp_path / "out")
+    assert main(["report", "my study", "--storage", url, "--out", out, "--format", "csv"]) == 0
+    assert (Path(capsys.readouterr().out.split("report: ")[1].strip()) / "trials.csv").exists()
 
 
 def test_list_does_not_create_a_missing_storage(tmp_path, capsys):

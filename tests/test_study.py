@@ -254,6 +254,33 @@ def test_orphaned_running_trials_are_failed_and_reissued(tmp_path):
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_an_abort_counts_the_earlier_runs_tickets_this_run_took(tmp_path):
+    # Tickets left by an interrupted database run carry lower numbers than the run's own.
+    storage = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    reconcile(create_study("left", storage), 8)
+    with pytest.raises(StudyAborted, match="the data file is missing"):
+        run_study(LedgerObjective(str(tmp_path / "l"), always_fail=True), study_name="left",
+                  n_trials=8, storage=storage, pruner="none")  # fmt: skip
+
+
+def test_withdrawing_skips_tickets_that_workers_took_meanwhile(tmp_path, monkeypatch):
+    from tuner.study import _withdraw_tickets
+
+    study = create_study("race", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    reconcile(study, 6)
+    seen = study.get_trials(states=(TrialState.WAITING,))  # what the withdrawal reads ...
+    taken, finished = seen[-1], seen[-2]  # ... before a worker takes the two newest
+    for ticket, end in ((taken, TrialState.RUNNING), (finished, TrialState.COMPLETE)):
+        study._storage.set_trial_state_values(ticket._trial_id, state=TrialState.RUNNING)
+        if end == TrialState.COMPLETE:
+            study._storage.set_trial_state_values(ticket._trial_id, end, [0.0])
+    monkeypatch.setattr(study, "get_trials", lambda **kw: seen)
+    assert _withdraw_tickets(study, 2) == 2
+    monkeypatch.undo()
+    withdrawn = {t.number for t in study.trials if t.user_attrs.get("withdrawn")}
+    assert withdrawn == {seen[-3].number, seen[-4].number}
+
+
 def test_a_trial_whose_pid_another_process_took_is_orphaned(tmp_path):
     # A restarted container keeps its host name and gives out the same low pids again:
     # a live process with the dead worker's pid, started after its trial, is not its worker.

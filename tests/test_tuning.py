@@ -229,7 +229,8 @@ def test_a_stored_search_resumes_only_on_the_same_data(tmp_path):
     kwargs = dict(n_trials=2, cv=2, storage=storage, study_name="kept", random_state=0)
     OptimizerSearchCV(LogisticClassifier(max_epochs=2), **kwargs).fit(X[:100], y[:100])
     more = OptimizerSearchCV(LogisticClassifier(max_epochs=2), **{**kwargs, "n_trials": 3})
-    assert more.fit(X[:100], y[:100]).n_trials_ == 3  # resumed: one more trial
+    # Resumed, one more trial: the same values laid out column by column (as a DataFrame's)
+    assert more.fit(np.asfortranarray(X[:100]), list(y[:100])).n_trials_ == 3
     for other in [dict(X=X[100:200], y=y[100:200]), dict(X=X[:100], y=y[:100], cv=3)]:
         search = OptimizerSearchCV(LogisticClassifier(max_epochs=2),
                                    **{**kwargs, "cv": other.pop("cv", 2)})  # fmt: skip

@@ -206,7 +206,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         formats = check_formats(args.format)
     except ValueError as exc:
         raise UsageError(f"--format: {exc}") from None
-    storage = _storage_arg(args, None) or default_storage(args.study, args.out)
+    storage = _storage_arg(args, None)
+    if storage is None:  # the name makes the default storage's path: it must be safe
+        storage = default_storage(_study_name_arg(args.study), args.out)
     folder = write_report(Report.from_storage(storage, args.study), args.out, formats)
     print(f"report: {folder / 'index.html' if 'html' in formats else folder}")
     return 0
@@ -227,7 +229,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
             ended, budget = count_trials(study)["counted"], study.user_attrs.get("n_trials")
             try:
                 best = f"{study.best_value:.4f}"
-            except ValueError:  # no trial completed
+            except (ValueError, RuntimeError):  # no trial completed; several objectives
                 best = "-"
             trials = f"{ended}/{budget}" if isinstance(budget, int) else str(ended)
             rows.append((name, trials, best, mask_url(url)))
@@ -269,6 +271,14 @@ def _study_name(text: str) -> str:
         return check_study_name(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _study_name_arg(text: str) -> str:
+    """:func:`_study_name` inside a command: a usage error."""
+    try:
+        return _study_name(text)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _seconds(text: str) -> float:
@@ -340,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_worker)
 
     p = sub.add_parser("report", help="write a study's report: tables, plots, one HTML page")
-    p.add_argument("study", type=_study_name, help="study name")
+    p.add_argument("study", help="study name")
     p.add_argument("--format", help="comma-separated: csv,parquet,md,png,html (default: all)")
     common(p)
     p.set_defaults(func=_cmd_report)

@@ -11,6 +11,7 @@ from typing import Any
 import joblib
 import numpy as np
 import optuna
+import scipy.sparse as sp
 from optuna.trial import TrialState
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
@@ -139,7 +140,7 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
             sample_weight=sample_weight,
         )  # fmt: skip
         name = self.study_name or f"search-{uuid.uuid4().hex[:12]}"
-        data = joblib.hash((objective.X, objective.y, objective.folds, objective.sample_weight))
+        data = _fingerprint(objective)
         if self.storage and self.study_name:
             _check_same_data(self.storage, name, data)
         tmp = None if self.storage else Path(tempfile.mkdtemp(prefix="tuner-search-"))
@@ -215,6 +216,19 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         tags.regressor_tags = inner.regressor_tags
         tags.input_tags.sparse = inner.input_tags.sparse
         return tags
+
+
+def _fingerprint(objective: Objective) -> str:
+    """A hash of the values of the data, weights and folds (not of their memory layout:
+    a DataFrame's array is column-ordered, the same values from NumPy row-ordered)."""
+    X = objective.X
+    if sp.issparse(X):
+        X = X.tocsr().sorted_indices()
+        X = (X.shape, X.data, X.indices, X.indptr)
+    else:
+        X = np.ascontiguousarray(X)
+    arrays = (objective.y, objective.sample_weight, *(i for f in objective.folds for i in f))
+    return joblib.hash((X, *(None if a is None else np.ascontiguousarray(a) for a in arrays)))
 
 
 def _check_same_data(storage: str, name: str, data: str) -> None:

@@ -155,7 +155,9 @@ class StudyNotFoundError(LookupError):
 def open_existing_storage(storage: str) -> optuna.storages.BaseStorage:
     """:func:`open_storage` for reading: a journal or SQLite file that is not there
     raises :class:`StudyNotFoundError` instead of being created."""
-    path = storage.removeprefix("sqlite:///") if storage.startswith("sqlite:///") else storage
+    path = storage
+    if storage.startswith("sqlite:///"):
+        path = storage.removeprefix("sqlite:///").partition("?")[0]  # ?timeout=... options
     if (path != storage or is_local_file(storage)) and not Path(path).is_file():
         raise StudyNotFoundError(f"no study storage at {mask_url(storage)}")
     return open_storage(storage)

@@ -206,8 +206,14 @@ def _withdraw_tickets(study: optuna.Study, n: int) -> int:
     storage = study._storage
     withdrawn = 0
     waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-    for t in sorted(waiting, key=lambda t: -t.number)[:n]:
-        if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
+    for t in sorted(waiting, key=lambda t: -t.number):
+        if withdrawn == n:
+            break
+        try:
+            claimed = storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # a worker took it and already finished it
+        if claimed:
             storage.set_trial_user_attr(t._trial_id, "withdrawn", True)
             storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
             withdrawn += 1
@@ -340,7 +346,7 @@ def run_study(
     retry(study.set_user_attr, "n_trials", n_trials)
     with exclusive(storage, study_name):
         run_index = retry(_next_run_index, study)
-    first_trial = len(retry(study._storage.get_all_trials, study._study_id, deepcopy=False))
+    first_trial = retry(_first_trial_of_run, study)
 
     run_id = uuid.uuid4().hex
     cfg = WorkerConfig(
@@ -429,6 +435,13 @@ def start_workers(n_jobs: int, modules: Sequence[str] = ()) -> ProcessPoolExecut
     for _ in range(n):  # each import takes seconds, so the n tasks spread over the n processes
         executor.submit(preload, tuple(modules))
     return executor
+
+
+def _first_trial_of_run(study: optuna.Study) -> int:
+    """The lowest number a trial of this run can have: its own trials are created from
+    here on, and tickets an earlier run left (which it takes first) are waiting now."""
+    trials = study._storage.get_all_trials(study._study_id, deepcopy=False)
+    return min([t.number for t in trials if t.state == TrialState.WAITING] + [len(trials)])
 
 
 def _next_run_index(study: optuna.Study) -> int:

@@ -387,7 +387,9 @@ def _waiting_trial_ids(storage: optuna.storages.BaseStorage, study_id: int) -> l
 def _same_error_everywhere(study: optuna.Study, first_trial: int = 0) -> str | None:
     """The error message if every trial of this run so far failed with it, else None.
 
-    This run's trials are those numbered from ``first_trial``; it takes
+    This run's trials are those numbered from ``first_trial`` (see
+    ``tuner.study``; a few of an earlier run may be among them, which can only
+    keep the run going); it takes
     ``SAME_ERROR_LIMIT`` of them (fewer if the budget is smaller) to decide. A run
     whose trials began to fail after some completed goes on: the error belongs to a
     region of the space, not to the study. Earlier runs are left out, so a run
