@@ -274,10 +274,10 @@ def _study_name(text: str) -> str:
 
 
 def _study_name_arg(text: str) -> str:
-    """:func:`_study_name` inside a command: a usage error."""
+    """:func:`check_study_name` inside a command: a usage error."""
     try:
-        return _study_name(text)
-    except argparse.ArgumentTypeError as exc:
+        return check_study_name(text)
+    except ValueError as exc:
         raise UsageError(str(exc)) from None
 
 

@@ -152,12 +152,17 @@ class StudyNotFoundError(LookupError):
     """The storage, or the study in it, does not exist."""
 
 
+def _sqlite_path(url: str) -> str | None:
+    """The database file of a ``sqlite:///`` URL (without ``?timeout=...`` options)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    return url.removeprefix("sqlite:///").partition("?")[0]
+
+
 def open_existing_storage(storage: str) -> optuna.storages.BaseStorage:
     """:func:`open_storage` for reading: a journal or SQLite file that is not there
     raises :class:`StudyNotFoundError` instead of being created."""
-    path = storage
-    if storage.startswith("sqlite:///"):
-        path = storage.removeprefix("sqlite:///").partition("?")[0]  # ?timeout=... options
+    path = _sqlite_path(storage) or storage
     if (path != storage or is_local_file(storage)) and not Path(path).is_file():
         raise StudyNotFoundError(f"no study storage at {mask_url(storage)}")
     return open_storage(storage)
@@ -263,7 +268,7 @@ def exclusive(storage: str, study_name: str) -> Iterator[None]:
     database is locked with ``flock`` beside it, PostgreSQL with an advisory lock.
     """
     if is_local_file(storage) or storage.startswith("sqlite:///"):
-        path = storage.removeprefix("sqlite:///")
+        path = _sqlite_path(storage) or storage
         lock = FlockLock(f"{path}.{study_name}.issue")
         lock.acquire()
         try:

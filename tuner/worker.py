@@ -70,7 +70,7 @@ class WorkerConfig:
     run_id: str = ""
     blas_threads: int = 1
     n_trials: int = 0  # the run's budget; on a journal file, workers start trials up to it
-    first_trial: int = 0  # trials numbered from here on were created during this run
+    first_trial: int = 0  # this run's trials are numbered from here (see _same_error_everywhere)
 
 
 def starts_own_trials(storage: str) -> bool:
@@ -236,17 +236,21 @@ def _run_trial(study: optuna.Study, trial_id: int, objective, record_worker: boo
             retry(study.enqueue_trial, trial.params, user_attrs={"retry_of": trial.number})
             return "requeued"
         except Exception as exc:  # one trial's error must not stop the study
-            retry(trial.set_user_attr, "error", f"{type(exc).__name__}: {exc}")
-            _tell(study, trial, state=TrialState.FAIL)
-            return "failed"
+            return _fail(study, trial, f"{type(exc).__name__}: {exc}")
     if _check_values_are_feasible(study, [value]) is not None:
         # Optuna would fail it without an error of its own, and it would not count.
-        message = f"ValueError: the objective returned {reprlib.repr(value)}, not a score"
-        retry(trial.set_user_attr, "error", message)
-        _tell(study, trial, state=TrialState.FAIL)
-        return "failed"
+        return _fail(
+            study, trial, f"ValueError: the objective returned {reprlib.repr(value)}, not a score"
+        )
     _tell(study, trial, value)
     return "complete"
+
+
+def _fail(study: optuna.Study, trial: optuna.Trial, error: str) -> str:
+    """Fail a trial by its own ``error`` (it counts towards the budget); return ``"failed"``."""
+    retry(trial.set_user_attr, "error", error)
+    _tell(study, trial, state=TrialState.FAIL)
+    return "failed"
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, value=None, state=None) -> None:
