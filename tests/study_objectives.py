@@ -150,3 +150,24 @@ def wait_until_running(
                 return
     proc.kill()
     raise AssertionError(f"study {name!r} never got going")
+
+
+#: The best log10 learning rate of each optimizer of :class:`OptimizerObjective`.
+BEST_LOG_LR = {"sgd": -1.0, "momentum": -2.0, "adam": -3.0}
+
+
+class OptimizerObjective:
+    """Pick an optimizer and a learning rate; score how close ``lr`` is to that
+    optimizer's best (:data:`BEST_LOG_LR`), with ``epochs`` reports for pruners."""
+
+    def __init__(self, epochs: int = 2, sleep: float = 0.0):
+        self.epochs, self.sleep = epochs, sleep
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        name = trial.suggest_categorical("optimizer", list(BEST_LOG_LR))
+        lr = trial.suggest_float("lr", 1e-5, 1.0, log=True)
+        value = -((math.log10(lr) - BEST_LOG_LR[name]) ** 2)
+        for epoch in range(1, self.epochs + 1):
+            time.sleep(self.sleep)
+            trial.report(value, epoch)
+        return value

@@ -93,7 +93,11 @@ def test_defaults_of_a_minimal_file(tmp_path):
     assert spec.params == {} and spec.estimator_space == {}
     assert (spec.n_trials, spec.timeout, spec.cv, spec.holdout_fraction) == (100, None, 3, 0.2)
     assert (spec.scoring, spec.seed, spec.storage, spec.n_jobs) == (None, None, None, 1)
-    assert spec.sampler == ComponentSpec("tpe") and spec.pruner == ComponentSpec("median")
+    assert spec.sampler == ComponentSpec("tpe")
+    # Fair pruning by default: per optimizer and schedule, after a quarter of max_epochs=200.
+    fair = {"n_warmup_steps": 50, "group_by": ["optimizer", "schedule"]}
+    assert spec.pruner == ComponentSpec("median", fair)
+    assert (spec.allocation, spec.confidence) == ("equal", 0.95)
 
 
 @pytest.mark.parametrize(
@@ -109,8 +113,9 @@ def test_defaults_of_a_minimal_file(tmp_path):
         ("n_jobs = -1", "n_jobs", -1),
         ('storage = "sqlite:///s.db"', "storage", "sqlite:///s.db"),
         ('sampler = "random"', "sampler", ComponentSpec("random")),
-        ('pruner = "hyperband"', "pruner", ComponentSpec("hyperband")),
         ('pruner = "none"', "pruner", ComponentSpec("none")),
+        ('allocation = "adaptive"', "allocation", "adaptive"),
+        ("confidence = 0.9", "confidence", 0.9),
         ("cv = 5", "cv", 5),
         ('cv = "holdout"', "cv", "holdout"),
         ('cv = "holdout"\nholdout_fraction = 0.3', "holdout_fraction", 0.3),
@@ -148,7 +153,40 @@ def test_sampler_and_pruner_tables_keep_their_options(tmp_path):
     )
     assert spec.sampler == ComponentSpec("tpe", {"n_startup_trials": 5})
     assert spec.sampler.as_dict() == {"name": "tpe", "n_startup_trials": 5}
-    assert spec.pruner.as_dict() == {"name": "median", "n_warmup_steps": 2}
+    assert spec.pruner.as_dict() == {
+        "name": "median", "n_warmup_steps": 2, "group_by": ["optimizer", "schedule"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("study", "space", "expected"),
+    [
+        ('pruner = "successive_halving"', "", ["optimizer", "schedule"]),
+        ('pruner = "median"', 'schedules = ["cosine"]', ["optimizer"]),
+    ],
+)
+def test_the_pruner_compares_trials_of_one_optimizer_after_a_warm_up(
+    tmp_path, study, space, expected
+):
+    estimator = 'class = "LogisticClassifier"\nparams = { max_epochs = 21 }'
+    spec = load(tmp_path, study=study, space=space, estimator=estimator)
+    assert spec.pruner.options == {"n_warmup_steps": 5, "group_by": expected}
+
+
+def test_hyperband_is_refused_since_its_brackets_mix_optimizers(tmp_path):
+    with pytest.raises(StudyFileError, match=r"study\.pruner: .*hyperband.*own optimizer"):
+        load(tmp_path, study='pruner = "hyperband"')
+
+
+@pytest.mark.parametrize(
+    ("study", "key"),
+    [('allocation = "fair"', "study.allocation"), ("confidence = 1.0", "study.confidence"),
+     ("confidence = 0", "study.confidence"), ('confidence = "high"', "study.confidence"),
+     ('[study.pruner]\nname = "median"\nn_warmup_steps = -1', "study.pruner")],
+)  # fmt: skip
+def test_bad_allocation_confidence_or_warm_up_names_the_key(tmp_path, study, key):
+    with pytest.raises(StudyFileError, match=rf"{key}: "):
+        load(tmp_path, study=study)
 
 
 @pytest.mark.parametrize("source", ["generator", "csv"])

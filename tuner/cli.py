@@ -105,7 +105,7 @@ def _check_backend(args: argparse.Namespace, storage: str) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     with _workers_started(args, args.n_jobs or requested_workers(args.study_file)):
         from .report import Report
-        from .runner import build_objective
+        from .runner import build_objective, study_allocation
 
         spec = load_study_file(args.study_file)
         n_trials = args.n_trials or spec.n_trials
@@ -132,9 +132,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         progress=None if not args.no_progress else False,
         backend=args.backend,
         scheduler=args.scheduler,
+        allocation=study_allocation(spec),
         study_attrs={
             "study_file": str(Path(args.study_file).resolve()),
             "estimator": spec.estimator,
+            "allocation": spec.allocation,
+            "confidence": spec.confidence,
         },
     )
     folder = Report.from_study(
@@ -170,7 +173,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         raise UsageError("tuner worker needs --storage URL (or TUNER_STORAGE)")
     _check_backend(args, storage)
     with _workers_started(args, args.n_jobs):
-        from .runner import build_objective
+        from .runner import build_objective, study_allocation
 
         study = load_existing_study(storage, args.study)
         study_file = args.study_file or study.user_attrs.get("study_file")
@@ -195,6 +198,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         progress=None if not args.no_progress else False,
         backend=args.backend,
         scheduler=args.scheduler,
+        allocation=study_allocation(spec),
     )
     return 0
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from . import estimators
+from .allocation import EqualAllocation
 from .data import load_data
 from .objective import Objective, make_folds
 from .space import SearchSpace, schedule_horizon
 from .studyfile import StudyFileError, StudySpec
 
-__all__ = ["build_objective"]
+__all__ = ["build_objective", "study_allocation"]
+
+
+def study_allocation(spec: StudySpec) -> EqualAllocation | None:
+    """The equal allocation a study file asks for, or None for an adaptive one."""
+    return EqualAllocation(spec.optimizers) if spec.allocation == "equal" else None
 
 
 def build_objective(spec: StudySpec) -> Objective:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import optuna
+
+from .pruning import FairPruner
 
 __all__ = ["PRUNERS", "SAMPLERS", "make_pruner", "make_sampler"]
 
@@ -58,6 +61,29 @@ def make_sampler(name: str = "tpe", seed: int | None = None, **options: Any):
     return _build("sampler", SAMPLERS, name, seed, **options)
 
 
-def make_pruner(name: str = "median", **options: Any):
-    """An Optuna pruner by name (``median``, ``hyperband``, ``successive_halving``, ``none``)."""
-    return _build("pruner", PRUNERS, name, **options)
+#: Pruners whose state spans the whole study, so they cannot see one group's trials alone.
+_UNGROUPABLE = {"hyperband": "it spreads trials over brackets of the whole study"}
+
+
+def make_pruner(
+    name: str = "median",
+    *,
+    group_by: Sequence[str] = (),
+    n_warmup_steps: int = 0,
+    **options: Any,
+) -> optuna.pruners.BasePruner:
+    """An Optuna pruner by name (``median``, ``hyperband``, ``successive_halving``, ``none``).
+
+    With ``group_by`` (for example ``("optimizer",)``) or ``n_warmup_steps``, it is
+    wrapped in a :class:`tuner.pruning.FairPruner`: a trial is compared only with
+    trials of its own group, and never pruned before ``n_warmup_steps`` steps.
+    """
+    if group_by and name in _UNGROUPABLE:
+        raise ValueError(
+            f"pruner {name!r} cannot compare a trial with its own optimizer's trials only "
+            f"({_UNGROUPABLE[name]}); choose successive_halving, median or none"
+        )
+    pruner = _build("pruner", PRUNERS, name, **options)  # bad options fail here
+    if name == "none" or not (group_by or n_warmup_steps):
+        return pruner
+    return FairPruner(functools.partial(PRUNERS[name], **options), group_by, n_warmup_steps)

@@ -19,8 +19,10 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .allocation import ALLOCATIONS, EqualAllocation
 from .budget import counts_towards_budget
 from .objective import Objective, make_folds
+from .pruning import fair_pruner_spec
 from .space import SearchSpace, schedule_horizon
 from .storage import StudyNotFoundError, load_existing_study, mask_url, open_storage
 from .study import run_study
@@ -75,7 +77,17 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         Default: a fresh unique name.
     sampler, pruner : str or mapping, optional
         By name with options, as in :func:`tuner.study.run_study`
-        (default ``"tpe"`` and ``"median"``).
+        (default ``"tpe"`` and ``"median"``). The pruner compares a trial only
+        with trials of its own optimizer (and schedule, when the space has
+        several), never before a warm-up of ``max_epochs // 4`` epochs unless
+        the mapping sets ``n_warmup_steps`` (:mod:`tuner.pruning`).
+    allocation : {"adaptive", "equal"}, default="adaptive"
+        ``"adaptive"``: the sampler picks each trial's optimizer, spending more
+        trials where it finds good ones (best when only the best model
+        matters). ``"equal"``: every optimizer of the space gets
+        ``n_trials // n_optimizers`` trials, each searched by its own sampler,
+        so that the optimizers are compared on equal budgets
+        (:mod:`tuner.allocation`).
     timeout : float, optional
         Seconds after which no new trial starts.
     refit : bool, default=True
@@ -104,6 +116,7 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
     def __init__(
         self, estimator, space=None, n_trials=50, cv=5, scoring=None, n_jobs=1, storage=None,
         study_name=None, sampler=None, pruner=None, timeout=None, refit=True, random_state=None,
+        allocation="adaptive",
     ):  # fmt: skip
         self.estimator = estimator
         self.space = space
@@ -118,6 +131,7 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.timeout = timeout
         self.refit = refit
         self.random_state = random_state
+        self.allocation = allocation
 
     def fit(self, X, y, sample_weight=None) -> OptimizerSearchCV:
         """Run the study on ``X, y`` and refit the best configuration.
@@ -129,6 +143,8 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         raises ``ValueError`` (a search cloned per outer fold, as in
         ``cross_val_score``, needs a study name per fold, or none).
         """
+        if self.allocation not in ALLOCATIONS:
+            raise ValueError(f"allocation must be one of {ALLOCATIONS}, got {self.allocation!r}")
         seed = self.random_state
         folds = make_folds(self.estimator, X, y, self.cv, random_state=0 if seed is None else seed)
         horizon = schedule_horizon(self.estimator, min(len(train) for train, _ in folds))
@@ -148,8 +164,12 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
             study = run_study(
                 objective, study_name=name, n_trials=self.n_trials,
                 storage=self.storage or str(tmp / "journal.log"), n_jobs=self.n_jobs,
-                sampler=self.sampler or "tpe", pruner=self.pruner or "median", seed=seed,
-                timeout=self.timeout, progress=False, study_attrs={"data": data},
+                sampler=self.sampler or "tpe", pruner=self._pruner(space), seed=seed,
+                timeout=self.timeout, progress=False,
+                study_attrs={"data": data, "allocation": self.allocation},
+                allocation=(
+                    EqualAllocation(tuple(space.optimizers)) if self.allocation == "equal" else None
+                ),
             )  # fmt: skip
             if tmp is not None:  # keep the study once its temporary file is gone
                 memory = optuna.storages.InMemoryStorage()
@@ -179,6 +199,14 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
             if hasattr(self.best_estimator_, "classes_"):
                 self.classes_ = self.best_estimator_.classes_
         return self
+
+    def _pruner(self, space: SearchSpace) -> dict[str, Any]:
+        """The pruner spec, made fair across the space's optimizers and schedules."""
+        pruner = self.pruner or "median"
+        spec = {"name": pruner} if isinstance(pruner, str) else dict(pruner)
+        spec.setdefault("name", "median")
+        epochs = getattr(self.estimator, "max_epochs", None)
+        return fair_pruner_spec(spec, len(space.schedules), epochs)
 
     @available_if(_best_has("predict"))
     def predict(self, X):

@@ -32,7 +32,8 @@ from joblib.executor import get_memmapping_executor
 from joblib.externals.loky.process_executor import ProcessPoolExecutor, TerminatedWorkerError
 from optuna.trial import TrialState
 
-from .budget import count_trials
+from .allocation import EqualAllocation, assign, assigned
+from .budget import count_trials, tally
 from .progress import ProgressBar
 from .samplers import make_pruner, make_sampler
 from .storage import (
@@ -154,7 +155,9 @@ def _is_loopback(address: str) -> bool:
 
 
 # -- the run ---------------------------------------------------------------------------
-def reconcile(study: optuna.Study, n_trials: int | None) -> dict[str, int]:
+def reconcile(
+    study: optuna.Study, n_trials: int | None, allocation: EqualAllocation | None = None
+) -> dict[str, int]:
     """Fail orphaned RUNNING trials, then bring the tickets in line with ``n_trials``.
 
     A RUNNING trial is orphaned when its worker ran on this host and its
@@ -162,7 +165,9 @@ def reconcile(study: optuna.Study, n_trials: int | None) -> dict[str, int]:
     the trial), or when no worker was ever recorded for it and it is
     older than ``ORPHAN_AGE``. Tickets are issued up to ``n_trials``; tickets
     beyond it (left by an earlier run with a larger budget) are withdrawn, so
-    that lowering the budget holds. ``None`` leaves the tickets alone. Returns
+    that lowering the budget holds. ``None`` leaves the tickets alone. Under an
+    equal ``allocation`` each ticket is given its optimizer, and withdrawn
+    tickets come from the optimizers beyond their share first. Returns
     counts: ``orphaned``, ``issued``, ``withdrawn``.
     """
     storage = study._storage
@@ -186,27 +191,43 @@ def reconcile(study: optuna.Study, n_trials: int | None) -> dict[str, int]:
     counts = {"orphaned": orphaned, "issued": 0, "withdrawn": 0}
     if n_trials is None:
         return counts
-    missing = n_trials - count_trials(study)["taken"]
-    ticket = new_trial(TrialState.WAITING, {})
-    for _ in range(max(0, missing)):
+    trials = study.get_trials(deepcopy=False)
+    missing = n_trials - tally(trials)["taken"]
+    if allocation is None:
+        choices = [None] * max(0, missing)
+    else:
+        choices = allocation.next_choices(trials, n_trials, max(0, missing))
+    for choice in choices:
+        ticket = new_trial(TrialState.WAITING, assign({}, choice))
         storage.create_new_trial(study._study_id, template_trial=ticket)
-    counts["issued"] = max(0, missing)
+    counts["issued"] = len(choices)
     if missing < 0:
-        counts["withdrawn"] = _withdraw_tickets(study, -missing)
+        surplus = allocation.surplus(trials, n_trials) if allocation else None
+        counts["withdrawn"] = _withdraw_tickets(study, -missing, surplus)
     return counts
 
 
-def _withdraw_tickets(study: optuna.Study, n: int) -> int:
+def _withdraw_tickets(
+    study: optuna.Study, n: int, surplus: Mapping[str, int] | None = None
+) -> int:
     """Withdraw up to ``n`` WAITING tickets, newest first; return how many.
 
-    A ticket is claimed first (the atomic WAITING -> RUNNING change that workers
-    use), so one that a worker took meanwhile runs as it should. A withdrawn
-    ticket fails with ``withdrawn`` set: it never ran and does not count.
+    Tickets of optimizers beyond their share (``surplus``, by optimizer) go
+    first. A ticket is claimed first (the atomic WAITING -> RUNNING change that
+    workers use), so one that a worker took meanwhile runs as it should. A
+    withdrawn ticket fails with ``withdrawn`` set: it never ran and does not count.
     """
     storage = study._storage
     withdrawn = 0
-    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-    for t in sorted(waiting, key=lambda t: -t.number):
+    waiting = sorted(
+        study.get_trials(deepcopy=False, states=(TrialState.WAITING,)), key=lambda t: -t.number
+    )
+    left, first = dict(surplus or {}), []
+    for t in waiting:
+        if left.get(assigned(t), 0) > 0:
+            left[assigned(t)] -= 1
+            first.append(t)
+    for t in first + [t for t in waiting if t not in first]:
         if withdrawn == n:
             break
         try:
@@ -266,6 +287,7 @@ def run_study(
     study_attrs: Mapping[str, Any] | None = None,
     backend: str = "loky",
     scheduler: str | None = None,
+    allocation: EqualAllocation | None = None,
 ) -> optuna.Study:
     """Create or resume a study and run it in ``n_jobs`` worker processes.
 
@@ -309,6 +331,10 @@ def run_study(
         reach ``storage``, so a journal file (local to this machine) is refused
         unless the scheduler listens on loopback (``tcp://127.0.0.1:...``, a
         cluster of this machine only).
+    allocation : EqualAllocation, optional
+        Give every optimizer an equal share of the trials, each searched by
+        its own sampler (see :mod:`tuner.allocation`); recorded in the study
+        as ``allocation = "equal"``. Default: the sampler picks the optimizer.
 
     Returns
     -------
@@ -342,7 +368,10 @@ def run_study(
         "storage": mask_url(storage),
         **(study_attrs or {}),
     }
+    if allocation is not None:
+        attrs.update(allocation="equal", optimizers=list(allocation.choices))
     study = retry(create_study, study_name, storage, direction, attrs)
+    _check_allocation(study, attrs.get("allocation"))
     retry(study.set_user_attr, "n_trials", n_trials)
     with exclusive(storage, study_name):
         run_index = retry(_next_run_index, study)
@@ -362,6 +391,7 @@ def run_study(
         blas_threads=max(1, (joblib.cpu_count() or 1) // n_workers),
         n_trials=n_trials,
         first_trial=first_trial,
+        allocation=allocation,
     )
     bar = ProgressBar(study, n_trials, enabled=progress)
     bar.start()
@@ -382,6 +412,17 @@ def run_study(
             f"study {study_name!r} stopped: every trial of this run failed with {aborted}"
         )
     return study
+
+
+def _check_allocation(study: optuna.Study, wanted: str | None) -> None:
+    """Refuse to go on with another allocation than the one the study was run with."""
+    recorded = study.user_attrs.get("allocation")
+    if wanted is not None and recorded is not None and recorded != wanted:
+        raise ValueError(
+            f"study {study.study_name!r} shares its trials among optimizers by "
+            f"allocation {recorded!r}, not {wanted!r}; run it as it began, or start a new "
+            "study (another name)"
+        )
 
 
 def check_backend(storage: str, backend: str, scheduler: str | None) -> None:
@@ -495,7 +536,7 @@ def _run_rounds(
     issue = not starts_own_trials(cfg.storage)
     while True:
         with exclusive(cfg.storage, cfg.study_name):
-            retry(reconcile, study, n_trials if issue else None)
+            retry(reconcile, study, n_trials if issue else None, cfg.allocation)
         counts = retry(count_trials, study)
         todo = counts["waiting"] + max(0, n_trials - counts["taken"])
         if cfg.deadline is not None and time.time() >= cfg.deadline:

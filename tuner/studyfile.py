@@ -12,7 +12,11 @@ Every table and key is optional except ``[data]`` and ``estimator.class``::
     storage = "sqlite:///s.db" # Optuna storage URL or journal file path
                                # (default: reports/<name>/journal.log)
     sampler = "tpe"            # tpe | random | qmc | cmaes | gp, or a table (below)
-    pruner = "median"          # median | hyperband | successive_halving | none, or a table
+    allocation = "equal"       # equal: every optimizer gets n_trials / n_optimizers trials,
+                               # searched on its own; adaptive: the sampler picks the
+                               # optimizer (for the best model only) (default "equal")
+    confidence = 0.95          # the verdict names a leader only at this confidence
+    pruner = "median"          # median | successive_halving | none, or a table (below)
     cv = 3                     # folds (>= 2), or "holdout" (default 3)
     holdout_fraction = 0.2     # with cv = "holdout" only; in (0, 1) (default 0.2)
     scoring = "accuracy"       # a name from sklearn.metrics.get_scorer_names()
@@ -21,6 +25,14 @@ Every table and key is optional except ``[data]`` and ``estimator.class``::
     [study.sampler]            # instead of sampler = "tpe": a name plus the options
     name = "tpe"               # of the Optuna class (the seed comes from study.seed)
     n_startup_trials = 10
+
+    [study.pruner]             # likewise; every pruner also takes n_warmup_steps
+    name = "median"
+    n_warmup_steps = 5         # never prune before this epoch (default: max_epochs // 4)
+
+A pruner compares a trial only with trials of its own optimizer (and of its
+own schedule when the study lists several), so ``hyperband``, whose brackets
+span the whole study, is refused; ``successive_halving`` is one bracket of it.
 
     [data]                     # exactly one of dataset, generator, csv
     dataset = "digits"         # a bundled scikit-learn dataset: sklearn.datasets.load_<name>
@@ -74,6 +86,8 @@ from typing import Any, Literal
 
 import optim
 
+from .allocation import ALLOCATIONS
+from .pruning import fair_pruner_spec
 from .samplers import PRUNERS, SAMPLERS, make_pruner, make_sampler
 from .space import DEFAULT_OPTIMIZERS, DEFAULT_SCHEDULES, SearchSpace
 from .storage import check_study_name
@@ -209,7 +223,13 @@ class StudySpec:
     scoring : str or None
         scikit-learn scorer name; None for the estimator's ``score``.
     sampler, pruner : ComponentSpec
-        Optuna sampler and pruner.
+        Optuna sampler and pruner; the pruner's options include its fair
+        grouping (``group_by``) and warm-up (``n_warmup_steps``), resolved
+        from the estimator and the space (:func:`tuner.pruning.fair_pruner_spec`).
+    allocation : {"equal", "adaptive"}
+        How trials are shared among optimizers (:mod:`tuner.allocation`).
+    confidence : float
+        Confidence at which the verdict names a leader.
     seed : int or None
         Sampler seed.
     storage : str or None
@@ -236,6 +256,8 @@ class StudySpec:
     scoring: str | None = None
     sampler: ComponentSpec = field(default_factory=lambda: ComponentSpec("tpe"))
     pruner: ComponentSpec = field(default_factory=lambda: ComponentSpec("median"))
+    allocation: str = "equal"
+    confidence: float = 0.95
     seed: int | None = None
     storage: str | None = None
     n_jobs: int = 1
@@ -339,6 +361,8 @@ _STUDY_KEYS = (
     "storage",
     "sampler",
     "pruner",
+    "allocation",
+    "confidence",
     "cv",
     "holdout_fraction",
     "scoring",
@@ -364,6 +388,11 @@ def _read_study(study: _Table, default_name: str) -> dict[str, Any]:
         "storage": _read_storage(study),
         "sampler": _read_component(study, "sampler", SAMPLERS, make_sampler, seed),
         "pruner": _read_component(study, "pruner", PRUNERS, make_pruner),
+        "allocation": study.choose(
+            "allocation", study.get("allocation", "a string", default="equal"), ALLOCATIONS,
+            "allocation",
+        ),
+        "confidence": _read_confidence(study),
         **_read_validation(study),
         "scoring": _read_scoring(study),
     }
@@ -398,6 +427,13 @@ def _read_validation(study: _Table) -> dict[str, Any]:
     return {"cv": cv, "holdout_fraction": 0.2 if fraction is None else fraction}
 
 
+def _read_confidence(study: _Table) -> float:
+    confidence = study.get("confidence", "a number", default=0.95)
+    if not 0 < confidence < 1:
+        raise study.error("confidence", reason=f"must be in (0, 1), got {confidence!r}")
+    return float(confidence)
+
+
 def _read_scoring(study: _Table) -> str | None:
     scoring = study.get("scoring", "a string", default=None)
     if scoring is not None:
@@ -423,6 +459,8 @@ def _read_component(
         options = {k: v for k, v in raw.items() if k != "name"}
         # The seed comes from study.seed; any other constructor argument is an option.
         accepted = set(inspect.signature(type(_build(study, key, make, name, args))).parameters)
+        if key == "pruner":  # the fair pruner's warm-up, whatever the pruner
+            accepted.add("n_warmup_steps")
         table.only({"name", *accepted} - {"seed"})
     _build(study, key, make, name, args, options)
     return ComponentSpec(name, options)
@@ -443,6 +481,16 @@ def _build(
             return make(name, *args, **(options or {}))
         except (ValueError, TypeError, ImportError) as exc:
             raise study.error(key, reason=str(exc)) from None
+
+
+def _fair_pruner(
+    study: _Table, pruner: ComponentSpec, n_schedules: int, estimator
+) -> ComponentSpec:
+    """The pruner with its fair grouping and warm-up (see :mod:`tuner.pruning`)."""
+    spec = fair_pruner_spec(pruner.as_dict(), n_schedules, getattr(estimator, "max_epochs", None))
+    options = {k: v for k, v in spec.items() if k != "name"}
+    _build(study, "pruner", make_pruner, pruner.name, (), options)
+    return ComponentSpec(pruner.name, options)
 
 
 # -- [data] and [estimator] ------------------------------------------------------------
@@ -767,6 +815,10 @@ def load_study_file(path: str | Path) -> StudySpec:
     estimator, estimator_params = _read_estimator(top.table("estimator", ("class", "params")))
     space_keys = ("optimizers", "schedules", "params", "estimator")
     space = _read_space(top.table("space", space_keys), estimator, estimator_params)
+    study["pruner"] = _fair_pruner(
+        top.table("study"), study["pruner"], len(space["schedules"]),
+        estimator(**estimator_params),
+    )  # fmt: skip
     return StudySpec(
         path=path,
         data=data,

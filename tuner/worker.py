@@ -31,6 +31,7 @@ from optuna.study._tell import _check_values_are_feasible, _tell_with_warning
 from optuna.trial import TrialState
 from threadpoolctl import threadpool_limits
 
+from .allocation import AllocatedSampler, EqualAllocation, assign, assigned
 from .budget import counts_towards_budget, tally
 from .samplers import make_pruner, make_sampler
 from .storage import exclusive, is_local_file, open_storage
@@ -70,6 +71,7 @@ class WorkerConfig:
     run_id: str = ""
     blas_threads: int = 1
     n_trials: int = 0  # the run's budget; on a journal file, workers start trials up to it
+    allocation: EqualAllocation | None = None  # equal shares per optimizer, or the sampler's
     first_trial: int = 0  # this run's trials are numbered from here (see _same_error_everywhere)
 
 
@@ -162,13 +164,11 @@ def _work(
     cfg: WorkerConfig, index: int, storage: optuna.storages.BaseStorage | None
 ) -> dict[str, Any]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    options = {k: v for k, v in cfg.sampler.items() if k != "name"}
-    seed = worker_seed(cfg.seed, cfg.run_index, index)
     study = retry(
         optuna.load_study,
         study_name=cfg.study_name,
         storage=storage or open_storage(cfg.storage),
-        sampler=make_sampler(cfg.sampler["name"], seed, **options),
+        sampler=_sampler(cfg, worker_seed(cfg.seed, cfg.run_index, index)),
         pruner=make_pruner(**cfg.pruner),
     )
     summary: dict[str, Any] = {"ran": 0, "interrupted": False, "aborted": None}
@@ -206,6 +206,15 @@ def _work(
     return summary
 
 
+def _sampler(cfg: WorkerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
+    """The worker's sampler: the study's, or one per optimizer under equal allocation."""
+    options = {k: v for k, v in cfg.sampler.items() if k != "name"}
+    make = functools.partial(make_sampler, cfg.sampler["name"], **options)
+    if cfg.allocation is None:
+        return make(seed)
+    return AllocatedSampler(make, cfg.allocation, seed)
+
+
 def _run_trial(study: optuna.Study, trial_id: int, objective, record_worker: bool = True) -> str:
     """Run one claimed trial and record how it ended; return that outcome."""
     trial = retry(optuna.Trial, study, trial_id)
@@ -233,7 +242,8 @@ def _run_trial(study: optuna.Study, trial_id: int, objective, record_worker: boo
             # The storage, not the trial, failed: give the ticket back.
             retry(trial.set_user_attr, "interrupted", True)
             _tell(study, trial, state=TrialState.FAIL)
-            retry(study.enqueue_trial, trial.params, user_attrs={"retry_of": trial.number})
+            again = assign({"retry_of": trial.number}, assigned(trial))
+            retry(study.enqueue_trial, trial.params, user_attrs=again)
             return "requeued"
         except Exception as exc:  # one trial's error must not stop the study
             return _fail(study, trial, f"{type(exc).__name__}: {exc}")
@@ -320,7 +330,13 @@ def _take_or_start_trial(study: optuna.Study, cfg: WorkerConfig) -> tuple[int | 
                     return t._trial_id, False
         if counts["taken"] >= cfg.n_trials:
             return None, False
-        template = new_trial(TrialState.RUNNING, {"worker": worker_id()})
+        choice = None
+        if cfg.allocation is not None:
+            choices = cfg.allocation.next_choices(trials, cfg.n_trials)
+            if not choices:  # every optimizer has its share (a lowered budget)
+                return None, False
+            choice = choices[0]
+        template = new_trial(TrialState.RUNNING, assign({"worker": worker_id()}, choice))
         return storage.create_new_trial(study._study_id, template_trial=template), True
 
 

@@ -1,0 +1,152 @@
+"""Equal allocation: exact shares per optimizer, and each optimizer searched on its own."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+import optuna
+import pytest
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.trial import TrialState
+from study_objectives import BEST_LOG_LR, OptimizerObjective
+
+from tuner.allocation import AllocatedSampler, EqualAllocation, assign, assigned
+from tuner.budget import counts_towards_budget
+from tuner.study import create_study, reconcile, run_study
+from tuner.worker import new_trial
+
+CHOICES = tuple(BEST_LOG_LR)
+
+
+def shares(study: optuna.Study) -> Counter:
+    return Counter(t.params["optimizer"] for t in study.trials if counts_towards_budget(t))
+
+
+@pytest.mark.parametrize(("n_trials", "expected"), [(10, [4, 3, 3]), (2, [1, 1, 0]), (9, [3] * 3)])
+def test_quotas_give_the_remainder_to_the_first_choices(n_trials, expected):
+    assert list(EqualAllocation(CHOICES).quotas(n_trials).values()) == expected
+
+
+def test_bad_choices_are_refused():
+    for choices in ((), ("adam", "adam")):
+        with pytest.raises(ValueError, match="distinct choices"):
+            EqualAllocation(choices)
+
+
+def test_next_choices_fill_the_shares_and_skip_interrupted_trials():
+    allocation = EqualAllocation(CHOICES)
+    trials = [
+        new_trial(TrialState.RUNNING, assign({}, "sgd")),
+        new_trial(TrialState.WAITING, assign({}, "sgd")),
+        new_trial(TrialState.RUNNING, assign({}, "momentum")),
+        # Failed with "interrupted": its share is run again.
+        new_trial(TrialState.FAIL, assign({"interrupted": True}, "adam")),
+    ]
+    assert allocation.next_choices(trials, 7, n=10) == ["adam", "sgd", "momentum", "adam"]
+    assert allocation.surplus(trials, 3) == {"sgd": 1}
+
+
+@pytest.mark.parametrize("storage", ["journal", "sqlite"])
+def test_a_run_gives_each_optimizer_its_exact_share(tmp_path, storage):
+    url = str(tmp_path / "j.log") if storage == "journal" else f"sqlite:///{tmp_path}/s.db"
+    study = run_study(
+        OptimizerObjective(), study_name="equal", n_trials=11, storage=url, n_jobs=2, seed=0,
+        allocation=EqualAllocation(CHOICES), progress=False,
+    )  # fmt: skip
+    assert shares(study) == {"sgd": 4, "momentum": 4, "adam": 3}
+    assert study.user_attrs["allocation"] == "equal"
+    # Each trial kept the optimizer it was given.
+    assert all(assigned(t) == t.user_attrs["allocated"] for t in study.trials)
+    # Extending the budget keeps the split exact.
+    study = run_study(
+        OptimizerObjective(), study_name="equal", n_trials=15, storage=url, seed=0,
+        allocation=EqualAllocation(CHOICES), progress=False,
+    )  # fmt: skip
+    assert shares(study) == {"sgd": 5, "momentum": 5, "adam": 5}
+
+
+def test_a_trial_orphaned_by_a_killed_worker_is_given_to_its_optimizer_again(tmp_path):
+    url = str(tmp_path / "j.log")
+    study = create_study("orphan", url)
+    dead = f"{os.uname().nodename}:{2**22 + 17}"  # no such process
+    template = new_trial(TrialState.RUNNING, assign({"worker": dead}, "adam"))
+    study._storage.create_new_trial(study._study_id, template_trial=template)
+    reconcile(study, None)  # what a run does first: the orphan becomes interrupted
+    study = run_study(
+        OptimizerObjective(), study_name="orphan", n_trials=6, storage=url,
+        allocation=EqualAllocation(CHOICES), progress=False,
+    )  # fmt: skip
+    assert shares(study) == {"sgd": 2, "momentum": 2, "adam": 2}
+    assert study.trials[0].user_attrs.get("interrupted")
+
+
+def test_database_tickets_carry_their_optimizer_and_a_lowered_budget_withdraws_the_surplus(
+    tmp_path,
+):
+    study = create_study("tickets", f"sqlite:///{tmp_path}/s.db")
+    allocation = EqualAllocation(CHOICES)
+    reconcile(study, 7, allocation)
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert Counter(assigned(t) for t in waiting) == {"sgd": 3, "momentum": 2, "adam": 2}
+    assert reconcile(study, 4, allocation)["withdrawn"] == 3
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert Counter(assigned(t) for t in waiting) == {"sgd": 2, "momentum": 1, "adam": 1}
+
+
+def test_an_adaptive_study_is_not_resumed_as_an_equal_one(tmp_path):
+    url = str(tmp_path / "j.log")
+    run_study(OptimizerObjective(), study_name="mixed", n_trials=2, storage=url,
+              study_attrs={"allocation": "adaptive"}, progress=False)  # fmt: skip
+    with pytest.raises(ValueError, match="allocation 'adaptive', not 'equal'"):
+        run_study(OptimizerObjective(), study_name="mixed", n_trials=4, storage=url,
+                  allocation=EqualAllocation(CHOICES), progress=False)  # fmt: skip
+
+
+class Spy(BaseSampler):
+    """Records which trials each call could see; samples at random."""
+
+    def __init__(self, seen: list, name: str):
+        self.seen, self.name, self.random = seen, name, RandomSampler(seed=0)
+
+    def infer_relative_search_space(self, study, trial):
+        self.seen.append((self.name, {t.params.get("optimizer") for t in study.get_trials()}))
+        return {}
+
+    def sample_relative(self, study, trial, search_space):
+        return {}
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        seen = {t.params.get("optimizer") for t in study._get_trials(False, None, True)}
+        self.seen.append((self.name, seen))
+        return self.random.sample_independent(study, trial, param_name, param_distribution)
+
+
+def test_each_optimizer_is_searched_by_its_own_sampler_seeing_its_own_trials():
+    seen: list = []
+    names = iter([*CHOICES, "unassigned"])
+    sampler = AllocatedSampler(lambda seed: Spy(seen, next(names)), EqualAllocation(CHOICES))
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    for choice in [*CHOICES, *CHOICES]:
+        study.enqueue_trial({}, user_attrs=assign({}, choice))  # as a run creates its trials
+        trial = study.ask()
+        assert trial.suggest_categorical("optimizer", list(CHOICES)) == choice
+        trial.suggest_float("lr", 1e-5, 1.0, log=True)
+        study.tell(trial, 0.0)
+    # The optimizer parameter itself is never sampled; lr always by the trial's own sampler,
+    # which sees no trial of another optimizer (the running trial shows no optimizer yet).
+    assert seen and all(name in CHOICES for name, _ in seen)
+    assert all(visible <= {name, None} for name, visible in seen)
+    # A trial given no optimizer (enqueued by hand) is sampled over the whole study.
+    trial = study.ask()
+    trial.suggest_categorical("optimizer", list(CHOICES))
+    assert seen[-1][0] == "unassigned" and set(CHOICES) <= seen[-1][1]
+
+
+def test_a_choice_outside_the_space_is_an_error():
+    sampler = AllocatedSampler(lambda seed: RandomSampler(seed), EqualAllocation(("rmsprop",)))
+    study = optuna.create_study(sampler=sampler)
+    study.enqueue_trial({}, user_attrs=assign({}, "rmsprop"))
+    trial = study.ask()
+    with pytest.raises(ValueError, match="given optimizer 'rmsprop'"):
+        trial.suggest_categorical("optimizer", list(CHOICES))
