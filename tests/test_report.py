@@ -11,6 +11,7 @@ import pytest
 from test_report_studies import make_study, make_trial, wine_study
 
 from tuner.report import Report
+from tuner.report.display import summary_display
 from tuner.report.importance import importances_table
 from tuner.report.summary import SUMMARY_COLUMNS
 from tuner.space import SearchSpace
@@ -89,8 +90,11 @@ def test_summary_is_recomputed_from_the_trials_table(wine):
         assert row["trials"] == len(group)
         assert row["completed"] == len(values)
         assert row["pruned"] + row["diverged"] == (group["state"] == "pruned").sum()
-        assert row["best"] == values.max() and row["median"] == values.median()
-        assert row["best_trial"] == group.loc[values.idxmax(), "number"]
+        if len(values):
+            assert row["best"] == values.max() and row["median"] == values.median()
+            assert row["best_trial"] == group.loc[values.idxmax(), "number"]
+        else:  # every trial of this optimizer was pruned
+            assert pd.isna(row["best"]) and pd.isna(row["best_trial"])
         assert row["compute_s"] == pytest.approx(group["duration_s"].sum())
         assert row["k"] == k
         expected = _expected_best_by_enumeration(scores[group.index].tolist(), k)
@@ -115,6 +119,31 @@ def test_a_budget_larger_than_a_group_gives_no_estimate():
     study = make_study([make_trial(value=v) for v in (0.5, 0.6)])
     summary = Report.from_study(study, k=3).summary
     assert summary["k"].tolist() == [3, 3] and summary["best_of_k"].isna().all()
+
+
+def test_a_row_with_fewer_than_three_trials_has_no_interval():
+    trials = [make_trial(value=0.991, optimizer="adam")]
+    trials += [make_trial(value=v) for v in (0.5, 0.6, 0.7)]
+    trials += [make_trial(value=0.4, schedule="cosine", t_max=3)]
+    summary = Report.from_study(make_study(trials)).summary
+    few = summary["trials"] < 3
+    assert few.any() and (~few).any()
+    assert summary.loc[few, ["best_of_k_low", "best_of_k_high"]].isna().all(axis=None)
+    assert summary.loc[~few, ["best_of_k_low", "best_of_k_high"]].notna().all(axis=None)
+    shown = summary_display(summary)["best of k (95% interval)"]
+    assert shown[summary["optimizer"] == "adam"].tolist() == ["0.991 (too few trials)"] * 2
+    assert "(0.991, 0.991)" not in " ".join(shown)
+
+
+def test_the_best_of_k_plot_shows_an_optimizer_with_one_trial_without_a_band():
+    trials = [make_trial(value=0.9, optimizer="adam")]
+    trials += [make_trial(value=v) for v in (0.5, 0.6, 0.7)]
+    report = Report.from_study(make_study(trials))
+    figure = report.figures()["best_of_k"]
+    (ax,) = figure.axes
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "adam (1 trial: no band)" in labels and "sgd" in labels
+    assert len(ax.collections) == 1  # one band: sgd's
 
 
 # -- importances and the best trial --------------------------------------------------

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import struct
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -69,7 +71,8 @@ def test_every_file_is_written_in_the_study_folder_and_not_empty(wine_folder):
     files = _files(wine_folder)
     has_arrow = importlib.util.find_spec("pyarrow") is not None  # Parquet only with pyarrow
     parquet = {n.replace(".csv", ".parquet") for n in TABLE_FILES} if has_arrow else set()
-    assert set(files) == TABLE_FILES | parquet | PNG_FILES | {"summary.md", "index.html"}
+    expected = TABLE_FILES | parquet | PNG_FILES | {"summary.md", "index.html", "verdict.json"}
+    assert set(files) == expected
     assert all(len(data) > 0 for data in files.values())
     assert wine_folder.name == "wine"
 
@@ -85,17 +88,33 @@ def test_plots_are_pngs_of_the_announced_size(wine_folder):
         assert _png_size(data) == (round(width * DPI), round(height * DPI)), name
 
 
-def test_summary_markdown_is_a_table_with_a_row_per_summary_row(wine, wine_folder):
-    lines = (wine_folder / "summary.md").read_text().splitlines()
+def test_summary_markdown_is_the_verdict_then_a_row_per_summary_row(wine, wine_folder):
+    verdict, blank, *lines = (wine_folder / "summary.md").read_text().splitlines()
+    assert verdict == wine.verdict.reason and blank == ""
     assert lines[0].startswith("| optimizer | schedule | trials |")
     assert set(lines[1]) <= set("|-:")
     assert len(lines) == 2 + len(wine.summary)
     assert all(line.count("|") == lines[0].count("|") for line in lines)
 
 
+def test_verdict_json_is_the_reports_verdict(wine, wine_folder):
+    written = json.loads((wine_folder / "verdict.json").read_text())
+    assert written == wine.verdict.to_dict()
+    assert {"leader", "decided", "confidence", "k", "prob_best", "reason"} <= set(written)
+    assert written["k"] == wine.summary["k"].iloc[0]
+
+
+def test_the_page_headline_and_summary_md_say_the_same_sentence(wine, wine_folder):
+    html = (wine_folder / "index.html").read_text()
+    state = "decided" if wine.verdict.decided else "undecided"
+    assert f'<p class="headline verdict {state}">{escape(wine.verdict.reason)}</p>' in html
+    assert (wine_folder / "summary.md").read_text().startswith(wine.verdict.reason + "\n")
+    assert "beyond their 95% intervals" not in html
+
+
 def test_formats_choose_the_files(wine, tmp_path):
     folder = write_report(wine, tmp_path, "csv, md")
-    assert set(_files(folder)) == TABLE_FILES | {"summary.md"}
+    assert set(_files(folder)) == TABLE_FILES | {"summary.md", "verdict.json"}
     with pytest.raises(ValueError, match=r"unknown report format.*'pdf'.*choose from"):
         write_report(wine, tmp_path, ["csv", "pdf"])
     assert set(FORMATS) == {"csv", "parquet", "md", "png", "html"}
@@ -117,9 +136,7 @@ def test_the_page_shows_summary_then_plots_then_trials(wine, wine_folder):
     assert ids.index("summary") < ids.index("plots") < ids.index("trials")
     assert html.count("<tr") == len(wine.summary) + len(wine.trials) + len(wine.best.params) + 3
     assert f"Best: <b>{wine.best.params['optimizer']} + " in html
-    leader = wine.summary["optimizer"].iloc[0]
-    assert f"At an equal budget of {wine.summary['k'].iloc[0]} trials per optimizer: " in html
-    assert f"<b>{leader}</b>, expected best score" in html
+    assert f"at an equal budget of {wine.summary['k'].iloc[0]} trials" in html
 
 
 def test_text_from_the_study_is_escaped():
@@ -147,11 +164,21 @@ def test_a_study_of_another_program_is_reported_plainly():
 
 
 def test_one_trial_per_optimizer_is_too_few_to_call_a_leader():
-    # A bootstrap of one score is an interval of zero width: "beyond their intervals" lied.
+    # A bootstrap of one score is an interval of zero width: it must not look like one.
     trials = [make_trial(value=0.9), make_trial(value=0.8, optimizer="adam")]
     html = render_page(Report.from_study(make_study(trials)), {})
-    assert "too few trials to tell it from adam (1 and 1)" in html
-    assert "beyond their 95% intervals" not in html
+    assert "Too few trials to compare: sgd has 1 finished trial, adam 1 (3 needed)" in html
+    assert "0.9 (0.9, 0.9)" not in html and "0.9 (too few trials)" in html
+
+
+def test_the_header_states_how_the_trials_were_allocated():
+    trials = [make_trial(value=0.9), make_trial(value=0.8, optimizer="adam")]
+    equal = make_study(trials, allocation="equal", n_trials=30)
+    assert "equal budgets: 10 trials per optimizer" in render_page(Report.from_study(equal), {})
+    adaptive = make_study(trials, allocation={"name": "adaptive"})
+    html = render_page(Report.from_study(adaptive), {})
+    assert "adaptive: the sampler chose how many trials each optimizer got" in html
+    assert "equal budgets" not in render_page(Report.from_study(make_study(trials)), {})
 
 
 def test_the_page_says_when_a_timeout_left_part_of_the_budget():
@@ -176,7 +203,7 @@ def test_the_page_says_when_a_timeout_left_part_of_the_budget():
 def test_a_report_without_results_is_still_written(trials, tmp_path):
     folder = Report.from_study(make_study(trials)).save(tmp_path, ["png", "html", "csv"])
     files = _files(folder)
-    assert set(files) == TABLE_FILES | PNG_FILES | {"index.html"}
+    assert set(files) == TABLE_FILES | PNG_FILES | {"index.html", "verdict.json"}
     assert _parse(files["index.html"].decode()).ids[:2] == ["summary", "best"]
     for name, (width, height) in SIZES.items():
         assert _png_size(files[f"{name}.png"]) == (round(width * DPI), round(height * DPI))

@@ -96,7 +96,7 @@ def test_defaults_of_a_minimal_file(tmp_path):
     assert spec.sampler == ComponentSpec("tpe")
     # Fair pruning by default: per optimizer and schedule, after a quarter of max_epochs=200.
     fair = {"n_warmup_steps": 50, "group_by": ["optimizer", "schedule"]}
-    assert spec.pruner == ComponentSpec("median", fair)
+    assert spec.pruner == ComponentSpec("successive_halving", fair)
     assert (spec.allocation, spec.confidence) == ("equal", 0.95)
 
 

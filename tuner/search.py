@@ -23,6 +23,7 @@ from .allocation import ALLOCATIONS, EqualAllocation
 from .budget import counts_towards_budget
 from .objective import Objective, make_folds
 from .pruning import fair_pruner_spec
+from .samplers import DEFAULT_PRUNER
 from .space import SearchSpace, schedule_horizon
 from .storage import StudyNotFoundError, load_existing_study, mask_url, open_storage
 from .study import run_study
@@ -77,7 +78,7 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         Default: a fresh unique name.
     sampler, pruner : str or mapping, optional
         By name with options, as in :func:`tuner.study.run_study`
-        (default ``"tpe"`` and ``"median"``). The pruner compares a trial only
+        (default ``"tpe"`` and ``"successive_halving"``). The pruner compares a trial only
         with trials of its own optimizer (and schedule, when the space has
         several), never before a warm-up of ``max_epochs // 4`` epochs unless
         the mapping sets ``n_warmup_steps`` (:mod:`tuner.pruning`).
@@ -202,9 +203,9 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     def _pruner(self, space: SearchSpace) -> dict[str, Any]:
         """The pruner spec, made fair across the space's optimizers and schedules."""
-        pruner = self.pruner or "median"
+        pruner = self.pruner or DEFAULT_PRUNER
         spec = {"name": pruner} if isinstance(pruner, str) else dict(pruner)
-        spec.setdefault("name", "median")
+        spec.setdefault("name", DEFAULT_PRUNER)
         epochs = getattr(self.estimator, "max_epochs", None)
         return fair_pruner_spec(spec, len(space.schedules), epochs)
 

@@ -35,7 +35,7 @@ from optuna.trial import TrialState
 from .allocation import EqualAllocation, assign, assigned
 from .budget import count_trials, tally
 from .progress import ProgressBar
-from .samplers import make_pruner, make_sampler
+from .samplers import DEFAULT_PRUNER, make_pruner, make_sampler
 from .storage import (
     check_study_name,
     default_storage,
@@ -279,7 +279,7 @@ def run_study(
     n_jobs: int = 1,
     direction: str = "maximize",
     sampler: str | Mapping[str, Any] | None = "tpe",
-    pruner: str | Mapping[str, Any] | None = "median",
+    pruner: str | Mapping[str, Any] | None = DEFAULT_PRUNER,
     seed: int | None = None,
     timeout: float | None = None,
     directory: str | os.PathLike = "reports",
@@ -311,7 +311,9 @@ def run_study(
         loky processes; with Dask, all run as Dask tasks.
     direction : {"maximize", "minimize"}, default="maximize"
     sampler, pruner : str or mapping
-        A name (``"tpe"``, ``"median"``) or ``{"name": ..., **options}``.
+        A name (``"tpe"``, ``"successive_halving"``) or ``{"name": ..., **options}``;
+        see :func:`tuner.samplers.make_pruner` for the fair pruner's ``group_by``
+        and ``n_warmup_steps``.
     seed : int, optional
         Seed of worker ``i``'s sampler is ``seed + i`` in the study's first run;
         each later run (a resume, a joining worker) shifts it by 1000, so that it
@@ -356,7 +358,7 @@ def run_study(
     storage = storage or default_storage(study_name, directory)
     n_workers = _n_workers(n_jobs)
     check_backend(storage, backend, scheduler)
-    sampler_spec, pruner_spec = _spec(sampler, "tpe"), _spec(pruner, "median")
+    sampler_spec, pruner_spec = _spec(sampler, "tpe"), _spec(pruner, DEFAULT_PRUNER)
     make_sampler(
         sampler_spec["name"], seed, **{k: v for k, v in sampler_spec.items() if k != "name"}
     )  # fail fast on bad options

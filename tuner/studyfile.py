@@ -16,7 +16,7 @@ Every table and key is optional except ``[data]`` and ``estimator.class``::
                                # searched on its own; adaptive: the sampler picks the
                                # optimizer (for the best model only) (default "equal")
     confidence = 0.95          # the verdict names a leader only at this confidence
-    pruner = "median"          # median | successive_halving | none, or a table (below)
+    pruner = "successive_halving"  # successive_halving | median | none, or a table (below)
     cv = 3                     # folds (>= 2), or "holdout" (default 3)
     holdout_fraction = 0.2     # with cv = "holdout" only; in (0, 1) (default 0.2)
     scoring = "accuracy"       # a name from sklearn.metrics.get_scorer_names()
@@ -88,7 +88,7 @@ import optim
 
 from .allocation import ALLOCATIONS
 from .pruning import fair_pruner_spec
-from .samplers import PRUNERS, SAMPLERS, make_pruner, make_sampler
+from .samplers import DEFAULT_PRUNER, PRUNERS, SAMPLERS, make_pruner, make_sampler
 from .space import DEFAULT_OPTIMIZERS, DEFAULT_SCHEDULES, SearchSpace
 from .storage import check_study_name
 
@@ -255,7 +255,7 @@ class StudySpec:
     holdout_fraction: float = 0.2
     scoring: str | None = None
     sampler: ComponentSpec = field(default_factory=lambda: ComponentSpec("tpe"))
-    pruner: ComponentSpec = field(default_factory=lambda: ComponentSpec("median"))
+    pruner: ComponentSpec = field(default_factory=lambda: ComponentSpec(DEFAULT_PRUNER))
     allocation: str = "equal"
     confidence: float = 0.95
     seed: int | None = None

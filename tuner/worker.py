@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 
 from .allocation import AllocatedSampler, EqualAllocation, assign, assigned
 from .budget import counts_towards_budget, tally
-from .samplers import make_pruner, make_sampler
+from .samplers import DEFAULT_PRUNER, make_pruner, make_sampler
 from .storage import exclusive, is_local_file, open_storage
 
 __all__ = [
@@ -64,7 +64,7 @@ class WorkerConfig:
     study_name: str
     objective: Callable[[optuna.Trial], float]
     sampler: Mapping[str, Any] = field(default_factory=lambda: {"name": "tpe"})
-    pruner: Mapping[str, Any] = field(default_factory=lambda: {"name": "median"})
+    pruner: Mapping[str, Any] = field(default_factory=lambda: {"name": DEFAULT_PRUNER})
     seed: int | None = None
     run_index: int = 0  # this run's number among the study's runs (0 for the first)
     deadline: float | None = None  # time.time() after which no new trial starts

@@ -10,10 +10,11 @@ Run: ``python tests/bench/bench_study.py [--quick]``
 (b) Wall time of a CPU-bound 40-trial study with ``n_jobs=1`` and ``n_jobs=2``:
     ``studies/digits-mlp.toml``, and the shorter trials of ``studies/quickstart.toml``;
     with ``run_study`` in this process, and with ``tuner run`` as a command.
-(c) Epochs trained and best score with the median pruner (and, for comparison,
-    Optuna's hyperband and successive-halving pruners) and without a pruner on
-    ``studies/digits-mlp.toml`` at an equal number of trials, over three seeds. The
-    median pruner runs with the study file's options (``n_startup_trials = 2``).
+(c) Epochs trained and best score per optimizer with Optuna's median and
+    successive-halving pruners made fair (a trial compared only with its own
+    optimizer and schedule, after a warm-up of a quarter of the epochs), and
+    without a pruner, on ``studies/digits-mlp.toml`` with equal allocation, at an
+    equal number of trials, over three seeds: the measurement behind the default.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import optuna
 from joblib.externals.loky import get_reusable_executor
 
-from tuner.runner import build_objective
+from tuner.pruning import fair_pruner_spec
+from tuner.runner import build_objective, study_allocation
 from tuner.samplers import make_sampler
 from tuner.storage import default_storage, open_storage
 from tuner.study import run_study
@@ -176,96 +179,109 @@ def scaling(spec_path: Path, n_trials: int, repeat: int) -> dict[str, float]:
 
 def pruning(
     spec_path: Path, n_trials: int, n_jobs: int, seeds: list[int]
-) -> dict[str, list[tuple[int, float]]]:
-    """Epochs and best score per pruner (none, median, Optuna's bandit pruners) and seed.
+) -> dict[str, list[tuple[int, dict[str, float]]]]:
+    """Epochs and best score per optimizer, for each pruner made fair and each seed.
 
-    Which trials a pruner stops depends on the sampler's draws and, with two
-    workers, on the order trials finish in, so each pruner runs once per seed.
+    The study runs as its file says (equal allocation), with each of Optuna's
+    pruners grouped by optimizer and schedule after the warm-up, as a study
+    file sets them; ``successive_halving / optimizer`` groups by optimizer only,
+    to show what comparing schedules separately costs. Which trials a pruner
+    stops depends on the sampler's draws and, with two workers, on the order
+    trials finish in, so each pruner runs once per seed.
     """
     spec = load_study_file(spec_path)
     objective = build_objective(spec)
-    # The study file's own options for its pruner (the median one with digits-mlp).
-    pruners = {name: {"name": name} for name in ("none", "median", "hyperband",
-                                                 "successive_halving")}  # fmt: skip
-    pruners[spec.pruner.name] = spec.pruner.as_dict()
-    out: dict[str, list[tuple[int, float]]] = {}
-    for pruner, options in pruners.items():
+    epochs = objective.estimator.max_epochs
+    fair = {name: fair_pruner_spec({"name": name}, len(spec.schedules), epochs)
+            for name in ("none", "median", "successive_halving")}  # fmt: skip
+    fair["successive_halving / optimizer"] = fair_pruner_spec(
+        {"name": "successive_halving"}, 1, epochs
+    )
+    out: dict[str, list[tuple[int, dict[str, float]]]] = {}
+    for label, options in fair.items():
         for seed in seeds:
             with tempfile.TemporaryDirectory() as tmp:
-                study = run_study(objective, study_name=f"prune-{pruner}", n_trials=n_trials,
+                study = run_study(objective, study_name="prune", n_trials=n_trials,
                                   n_jobs=n_jobs, directory=tmp, seed=seed, pruner=options,
-                                  progress=False)  # fmt: skip
-                epochs = sum(t.user_attrs.get("epochs", 0) for t in study.trials)
-                out.setdefault(pruner, []).append((epochs, study.best_value))
+                                  allocation=study_allocation(spec), progress=False)  # fmt: skip
+                trained = sum(t.user_attrs.get("epochs", 0) for t in study.trials)
+                best: dict[str, float] = {}
+                for t in study.trials:
+                    if t.value is not None:
+                        name = t.params["optimizer"]
+                        best[name] = max(best.get(name, -np.inf), t.value)
+                out.setdefault(label, []).append((trained, best))
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller budgets")
+    parser.add_argument("--parts", default="abc", help="which of (a), (b), (c) to run")
     parser.add_argument("--count", nargs=2, metavar=("SIDE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.count:  # a child of instructions(), under valgrind
         count_one(args.count[0], int(args.count[1]))
         return
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    n = 30 if args.quick else 100
-    per_trial = overhead(n, 4 if args.quick else 12)
-    print(f"(a) overhead, {n} trivial trials, TPE + journal file:")
-    for kind in ("wall", "cpu"):
-        bare, ours = per_trial["bare"][kind], per_trial["ours"][kind]
-        print(
-            f"    {kind:<12}: bare optuna {bare * 1e3:.2f} ms/trial, run_study "
-            f"{ours * 1e3:.2f} ms/trial, ratio {ours / bare:.2f}"
-        )
-    counts = instructions(n)
-    if counts:
-        bare, ours = counts["bare"], counts["ours"]
-        print(
-            f"    instructions: bare optuna {bare / n / 1e6:.2f} M/trial, run_study "
-            f"{ours / n / 1e6:.2f} M/trial, ratio {ours / bare:.3f} (callgrind)"
-        )
+    if "a" in args.parts:
+        n = 30 if args.quick else 100
+        per_trial = overhead(n, 4 if args.quick else 12)
+        print(f"(a) overhead, {n} trivial trials, TPE + journal file:")
+        for kind in ("wall", "cpu"):
+            bare, ours = per_trial["bare"][kind], per_trial["ours"][kind]
+            print(
+                f"    {kind:<12}: bare optuna {bare * 1e3:.2f} ms/trial, run_study "
+                f"{ours * 1e3:.2f} ms/trial, ratio {ours / bare:.2f}"
+            )
+        counts = instructions(n)
+        if counts:
+            bare, ours = counts["bare"], counts["ours"]
+            print(
+                f"    instructions: bare optuna {bare / n / 1e6:.2f} M/trial, run_study "
+                f"{ours / n / 1e6:.2f} M/trial, ratio {ours / bare:.3f} (callgrind)"
+            )
 
     studies = ROOT / "studies"
-    n = 12 if args.quick else 40
-    repeat = 1 if args.quick else 3
-    for name in ("digits-mlp", "quickstart"):
-        times = scaling(studies / f"{name}.toml", n, repeat)
-        print(
-            f"(b) CPU-bound study, {n} trials ({name}, {times['1'] / n:.2f} s per trial with one "
-            f"worker, no pruner), median of {repeat}:"
-        )
-        print(
-            f"    run_study: n_jobs=1 {times['1']:.1f} s; n_jobs=2 {times['2 cold']:.1f} s with "
-            f"the pool's start (speedup {times['1'] / times['2 cold']:.2f}), "
-            f"{times['2 warm']:.1f} s with a running pool (speedup "
-            f"{times['1'] / times['2 warm']:.2f})"
-        )
-        one, two = (times[f"command {n} trials"] for n in (1, 2))
-        whole = [times[f"command {n} total"] for n in (1, 2)]
-        print(
-            f"    tuner run: trials n_jobs=1 {one:.1f} s, n_jobs=2 {two:.1f} s (speedup "
-            f"{one / two:.2f}); whole command {whole[0]:.1f} s vs {whole[1]:.1f} s"
-        )
+    if "b" in args.parts:
+        n = 12 if args.quick else 40
+        repeat = 1 if args.quick else 3
+        for name in ("digits-mlp", "quickstart"):
+            times = scaling(studies / f"{name}.toml", n, repeat)
+            print(
+                f"(b) CPU-bound study, {n} trials ({name}, {times['1'] / n:.2f} s per trial "
+                f"with one worker, no pruner), median of {repeat}:"
+            )
+            print(
+                f"    run_study: n_jobs=1 {times['1']:.1f} s; n_jobs=2 {times['2 cold']:.1f} s "
+                f"with the pool's start (speedup {times['1'] / times['2 cold']:.2f}), "
+                f"{times['2 warm']:.1f} s with a running pool (speedup "
+                f"{times['1'] / times['2 warm']:.2f})"
+            )
+            one, two = (times[f"command {n} trials"] for n in (1, 2))
+            whole = [times[f"command {n} total"] for n in (1, 2)]
+            print(
+                f"    tuner run: trials n_jobs=1 {one:.1f} s, n_jobs=2 {two:.1f} s (speedup "
+                f"{one / two:.2f}); whole command {whole[0]:.1f} s vs {whole[1]:.1f} s"
+            )
 
-    n = 20 if args.quick else 60
-    seeds = [0] if args.quick else [0, 1, 2]
-    result = pruning(studies / "digits-mlp.toml", n, n_jobs=2, seeds=seeds)
-    none = result.pop("none")
-    e_none = sum(e for e, _ in none)
-    print(f"(c) digits-mlp, {n} trials, seeds {seeds}; epochs summed over the seeds, best "
-          f"score per seed; no pruner: {e_none} epochs, best "
-          + " ".join(f"{b:.4f}" for _, b in none))  # fmt: skip
-    for pruner, runs in result.items():
-        epochs = sum(e for e, _ in runs)
-        gaps = " ".join(f"{(b - b0) * 100:+.2f}" for (_, b), (_, b0) in zip(runs, none))
-        print(
-            f"    {pruner:<18} epochs {epochs:5d} ({e_none / max(epochs, 1):.1f}x fewer; per "
-            f"seed "
-            + " ".join(f"{e0 / max(e, 1):.1f}x" for (e, _), (e0, _) in zip(runs, none))
-            + f"), best {' '.join(f'{b:.4f}' for _, b in runs)} ({gaps} points)"
-        )
-
+    if "c" in args.parts:
+        n = 20 if args.quick else 60
+        seeds = [0] if args.quick else [0, 1, 2]
+        result = pruning(studies / "digits-mlp.toml", n, n_jobs=2, seeds=seeds)
+        none = result.pop("none")
+        e_none = sum(e for e, _ in none)
+        print(f"(c) digits-mlp, {n} trials (equal allocation), seeds {seeds}; epochs summed over "
+              f"the seeds; no pruner: {e_none} epochs")  # fmt: skip
+        for pruner, runs in result.items():
+            trained = sum(e for e, _ in runs)
+            gaps = [100 * (b[o] - b0[o]) for (_, b), (_, b0) in zip(runs, none) for o in b0]
+            print(
+                f"    {pruner:<32} epochs {trained:5d} ({e_none / max(trained, 1):.2f}x fewer; per "
+                "seed " + " ".join(f"{e0 / max(e, 1):.2f}x" for (e, _), (e0, _) in zip(runs, none))
+                + f"); best score per optimizer and seed minus the unpruned one: "
+                f"worst {min(gaps):+.2f} points, mean {np.mean(gaps):+.2f}"
+            )
 
 if __name__ == "__main__":
     main()

@@ -3,6 +3,7 @@
 >>> from tuner.report import Report
 >>> report = Report.from_storage("reports/digits/journal.log", "digits")
 >>> report.summary                       # which optimizer and schedule to use
+>>> print(report.verdict.reason)         # the optimizer ahead, if any, and how sure
 >>> print(report.best.code)              # the best estimator, as Python
 >>> report.save("reports")               # reports/digits/index.html, CSVs, PNGs
 
@@ -33,8 +34,18 @@ from .files import FORMATS, check_formats, report_folder, write_report
 from .importance import MIN_TRIALS, importances_table
 from .summary import summary_table
 from .tables import OUTCOMES, curves_table, outcome, reported_trials, trials_table
+from .verdict import CONFIDENCE, Verdict, check_confidence, compute_verdict
 
-__all__ = ["FORMATS", "BestTrial", "Report", "check_formats", "report_folder", "write_report"]
+__all__ = [
+    "FORMATS",
+    "BestTrial",
+    "Report",
+    "Verdict",
+    "check_formats",
+    "compute_verdict",
+    "report_folder",
+    "write_report",
+]
 
 
 @dataclass(frozen=True, eq=False)  # tables do not compare with ==
@@ -59,6 +70,9 @@ class Report:
         Parameter importances (:func:`tuner.report.importance.importances_table`).
     best : BestTrial or None
         The best trial and the code of its estimator; None if none completed.
+    verdict : Verdict
+        The optimizer ahead at an equal budget, if any, and how sure that is
+        (:func:`tuner.report.verdict.compute_verdict`).
     counts : dict
         Trials by outcome (:data:`tuner.report.tables.OUTCOMES`) and the
         ``waiting`` tickets, including the trials the tables leave out.
@@ -72,6 +86,7 @@ class Report:
     summary: pd.DataFrame
     importances: pd.DataFrame
     best: BestTrial | None
+    verdict: Verdict
     counts: dict[str, int] = field(default_factory=dict)
     importance_method: str = "fANOVA"
     n_boot: int = N_BOOT
@@ -85,6 +100,7 @@ class Report:
         space: SearchSpace | None = None,
         estimator_params: Mapping[str, Any] | None = None,
         k: int | None = None,
+        confidence: float | None = None,
         evaluator: BaseImportanceEvaluator | None = None,
         min_importance_trials: int = MIN_TRIALS,
         include_interrupted: bool = False,
@@ -105,7 +121,11 @@ class Report:
             table), written into the best trial's code.
         k : int, optional
             Tuning budget of the summary's best-of-k columns (default: the
-            smallest group's trials; see :func:`~tuner.report.summary.summary_table`).
+            smallest group's trials; see :func:`~tuner.report.summary.summary_table`),
+            also the verdict's equal budget.
+        confidence : float, optional
+            Confidence of the verdict, in (0, 1). Default: the study's user
+            attribute ``"confidence"`` when set, else 0.95.
         evaluator : BaseImportanceEvaluator, optional
             Importance evaluator; default fANOVA seeded with ``seed``.
         min_importance_trials : int, default=MIN_TRIALS
@@ -114,18 +134,25 @@ class Report:
             Also list trials cut short by an interrupted run (outcome
             ``"interrupted"``); they never count in the summary.
         n_boot, seed : int
-            Bootstrap resamples and seed of the best-of-k intervals (the seed
-            also fixes the importance evaluator and its trial sample).
+            Bootstrap resamples and seed of the best-of-k intervals and the
+            verdict (the seed also fixes the verdict's permutations, the
+            importance evaluator and its trial sample).
 
         Returns
         -------
         Report
+
+        Raises
+        ------
+        ValueError
+            For a study with several objectives, or a confidence outside (0, 1).
         """
         if len(study.directions) != 1:
             raise ValueError(
                 f"study {study.study_name!r} has {len(study.directions)} objectives; "
                 "reports cover single-objective studies"
             )
+        confidence = _confidence(confidence, study.user_attrs)
         direction = study.direction.name.lower()
         maximize = direction == "maximize"
         snapshot = study.get_trials(deepcopy=False)  # one read: every table sees the same trials
@@ -149,6 +176,9 @@ class Report:
                 estimator if isinstance(estimator, str) else None,
                 estimator_params,
                 space,
+            ),
+            verdict=compute_verdict(
+                trials, maximize=maximize, k=k, confidence=confidence, n_boot=n_boot, seed=seed
             ),
             counts=_counts(snapshot),
             importance_method=_method(evaluator),
@@ -188,6 +218,15 @@ class Report:
     def save(self, out_dir: str | Path = "reports", formats: Iterable[str] | None = None) -> Path:
         """Write the report files to ``out_dir/<study>/``; see :func:`write_report`."""
         return write_report(self, out_dir, formats)
+
+
+def _confidence(confidence: float | None, attrs: Mapping[str, Any]) -> float:
+    """The confidence given, else the study's ``"confidence"`` attribute, else the default."""
+    if confidence is not None:
+        return check_confidence(confidence)
+    if attrs.get("confidence") is not None:
+        return check_confidence(attrs["confidence"], "the study's user attribute 'confidence'")
+    return CONFIDENCE
 
 
 def _masked(value: Any) -> Any:

@@ -11,21 +11,41 @@ exactly when ``v_(i)`` is drawn and the other ``k - 1`` draws come from the
 
 (Sivaprasad et al., "Optimizer benchmarking needs to account for
 hyperparameter tuning", ICML 2020). A bootstrap over the ``n`` scores gives its
-uncertainty. Scores are "greater is better" here; negate them for a study that
-minimizes.
+uncertainty. Two ways compare methods at one ``k`` (the verdict's,
+:mod:`tuner.report.verdict`, which cites their sources): the bootstrap
+probability that each is best (:func:`probability_best`), and a permutation
+test of two methods' difference (:func:`permutation_p_value`). Scores are
+"greater is better" here; negate them for a study that minimizes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 from scipy.special import gammaln
 
-__all__ = ["best_of_k_curve", "best_of_k_interval", "best_of_k_weights", "expected_best_of_k"]
+__all__ = [
+    "MIN_DRAWS",
+    "N_BOOT",
+    "N_PERM",
+    "best_of_k_curve",
+    "best_of_k_interval",
+    "best_of_k_weights",
+    "expected_best_of_k",
+    "permutation_p_value",
+    "probability_best",
+]
 
 #: Bootstrap resamples; enough for stable 95% percentile intervals.
 N_BOOT = 1000
 #: Two-sided level of the bootstrap intervals.
 LEVEL = 0.95
+#: Monte Carlo relabellings of a permutation test.
+N_PERM = 1999
+#: Fewest draws for a bootstrap interval or a comparison: resamples of one or
+#: two scores take so few distinct values that their interval says nothing.
+MIN_DRAWS = 3
 
 
 def best_of_k_weights(n: int, k: int) -> np.ndarray:
@@ -118,3 +138,87 @@ def _bootstrap(
     tail = (1 - LEVEL) / 2 * 100
     low, high = np.percentile(estimates, [tail, 100 - tail], axis=0)
     return low, high
+
+
+def probability_best(
+    draws: Mapping[str, np.ndarray], k: int, n_boot: int = N_BOOT, seed: int = 0
+) -> dict[str, float]:
+    """Bootstrap probability that each optimizer has the largest expected best of ``k``.
+
+    Each optimizer's draws are resampled with replacement ``n_boot`` times
+    (one random stream seeded with ``seed``, taken in the order of ``draws``);
+    ties for the best share the resample evenly, so the values sum to 1.
+
+    Parameters
+    ----------
+    draws : mapping
+        Optimizer -> its draws (greater is better), each at least ``k`` long.
+    k : int
+        The budget of the expected best.
+    n_boot, seed : int
+        Resamples and their seed.
+
+    Returns
+    -------
+    dict
+        Optimizer -> probability of being best.
+    """
+    rng = np.random.default_rng(seed)
+    columns = []
+    for scores in draws.values():
+        samples = np.sort(rng.choice(scores, size=(n_boot, len(scores))), axis=1)
+        columns.append(samples @ best_of_k_weights(len(scores), k))
+    estimates = np.column_stack(columns)  # (n_boot, optimizers)
+    top = estimates.max(axis=1, keepdims=True)
+    best = estimates >= top - _tolerance(estimates)
+    shares = (best / best.sum(axis=1, keepdims=True)).mean(axis=0)
+    return {name: float(s) for name, s in zip(draws, shares)}
+
+
+def permutation_p_value(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    k: int,
+    n_perm: int = N_PERM,
+    seed: int | Sequence[int] = 0,
+) -> float:
+    """Two-sided Monte Carlo permutation p-value of ``|E_k(a) - E_k(b)|``.
+
+    Tests that ``a`` and ``b`` come from one distribution: the pooled draws
+    are split at random into groups of ``len(a)`` and ``len(b)``, ``n_perm``
+    times with a fixed seed, and the p-value is ``(1 + number of splits whose
+    statistic reaches the observed one) / (1 + n_perm)``.
+
+    Parameters
+    ----------
+    a, b : array-like of float
+        The two optimizers' draws, each at least ``k`` long.
+    k : int
+        The budget of the expected best.
+    n_perm : int
+        Random splits.
+    seed : int or sequence of int
+        Seed of the splits (anything :func:`numpy.random.default_rng` takes).
+
+    Returns
+    -------
+    float
+        The p-value, in ``[1 / (1 + n_perm), 1]``.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    w_a, w_b = best_of_k_weights(len(a), k), best_of_k_weights(len(b), k)
+    observed = abs(np.sort(a) @ w_a - np.sort(b) @ w_b)
+    pooled = np.sort(np.concatenate([a, b]))
+    rng = np.random.default_rng(seed)
+    # A random split per row; as ``pooled`` is sorted, sorted positions give sorted groups.
+    positions = np.argsort(rng.random((n_perm, len(pooled))), axis=1)
+    group_a = pooled[np.sort(positions[:, : len(a)], axis=1)]
+    group_b = pooled[np.sort(positions[:, len(a) :], axis=1)]
+    statistics = np.abs(group_a @ w_a - group_b @ w_b)
+    # The tolerance keeps a split equal to the observed one (rounded differently) counted.
+    reached = np.count_nonzero(statistics >= observed - _tolerance(pooled))
+    return float((1 + reached) / (1 + n_perm))
+
+
+def _tolerance(values: np.ndarray) -> float:
+    return 1e-9 * float(np.abs(values).max(initial=0.0))

@@ -43,10 +43,23 @@ def _seconds(value: float) -> str:
     return f"{value / 60:.1f} min" if value < 7200 else f"{value / 3600:.1f} h"
 
 
+def _estimate(estimate: float, low: float, high: float) -> str:
+    """``0.95 (0.93, 0.97)``; a row without an interval has too few trials for one."""
+    if pd.isna(estimate):
+        return ""
+    if pd.isna(low):
+        return f"{format_number(estimate)} (too few trials)"
+    return f"{format_number(estimate)} ({format_number(low)}, {format_number(high)})"
+
+
 def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
-    """The summary with readable headers and values, every cell a string."""
+    """The summary with readable headers and values, every cell a string.
+
+    The best of k shows its interval in brackets, or ``(too few trials)`` for
+    a row with too few draws for an interval.
+    """
     best_of_k = [
-        f"{format_number(e)} ({format_number(lo)}, {format_number(hi)})" if pd.notna(e) else ""
+        _estimate(e, lo, hi)
         for e, lo, hi in summary[["best_of_k", "best_of_k_low", "best_of_k_high"]].itertuples(
             index=False
         )

@@ -1,17 +1,21 @@
-"""Writing a report to ``<out_dir>/<study>/``: CSV, Parquet, Markdown, PNG and HTML files.
+"""Writing a report to ``<out_dir>/<study>/``: CSV, Parquet, Markdown, PNG, HTML and JSON files.
 
 Only that folder is written, under fixed file names: a study name becomes one
 safe folder name (:func:`report_folder`), and no parameter or optimizer name
-ever becomes part of a path. Files hold nothing that changes from one writing
-to the next (no time stamps but the study's own, no software versions in
-PNGs, a fixed bootstrap seed), so writing the same report twice gives the
-same bytes.
+ever becomes part of a path. Whatever the formats, ``verdict.json`` holds the
+verdict (:meth:`tuner.report.verdict.Verdict.to_dict`: ``leader``,
+``decided``, ``confidence``, ``k``, ``prob_best``, ``reason`` and the numbers
+behind them), so that a program can read the answer of any report. Files hold
+nothing that changes from one writing to the next (no time stamps but the
+study's own, no software versions in PNGs, fixed bootstrap and permutation
+seeds, JSON keys sorted), so writing the same report twice gives the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMATS", "TABLES", "check_formats", "report_folder", "write_report"]
 
-#: What :func:`write_report` can write.
+#: What :func:`write_report` can write; it writes ``verdict.json`` whatever the formats.
 FORMATS = ("csv", "parquet", "md", "png", "html")
 #: The tables written as ``<name>.csv`` and ``<name>.parquet``.
 TABLES = ("trials", "curves", "summary", "importances")
@@ -83,9 +87,11 @@ def write_report(
     formats : iterable of str or str, optional
         Some of :data:`FORMATS` (a list, or text such as ``"csv,html"``):
         ``csv`` and ``parquet`` write ``trials``, ``curves``, ``summary`` and
-        ``importances`` tables; ``md`` writes ``summary.md``; ``png`` writes
-        one image per plot; ``html`` writes ``index.html`` with the plots
-        inside. Default: all of them (Parquet when pyarrow is installed).
+        ``importances`` tables; ``md`` writes ``summary.md`` (the verdict's
+        sentence, then the summary table); ``png`` writes one image per plot;
+        ``html`` writes ``index.html`` with the plots inside. Default: all of
+        them (Parquet when pyarrow is installed). ``verdict.json`` is always
+        written.
 
     Returns
     -------
@@ -96,6 +102,8 @@ def write_report(
     folder = Path(out_dir) / report_folder(report.study_name)
     folder.mkdir(parents=True, exist_ok=True)
     tables = {name: getattr(report, name) for name in TABLES}
+    verdict = json.dumps(report.verdict.to_dict(), indent=2, sort_keys=True, allow_nan=False)
+    _write(folder / "verdict.json", verdict + "\n")
     if "csv" in chosen:
         for name, table in tables.items():
             _write(folder / f"{name}.csv", table.to_csv(index=False, lineterminator="\n"))
@@ -104,7 +112,8 @@ def write_report(
             table.to_parquet(folder / f"{name}.parquet", index=False)
     if "md" in chosen:
         summary = summary_display(report.summary)
-        _write(folder / "summary.md", markdown_table(summary, SUMMARY_NUMERIC))
+        table = markdown_table(summary, SUMMARY_NUMERIC)
+        _write(folder / "summary.md", f"{report.verdict.reason}\n\n{table}")
     if "png" in chosen or "html" in chosen:
         images = {name: png_bytes(figure) for name, figure in report.figures().items()}
         if "png" in chosen:

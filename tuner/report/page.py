@@ -1,8 +1,9 @@
 """The report as one self-contained HTML page: no script, no link, plots inlined as base64.
 
-The page reads top to bottom: what the study is, which optimizer won (the
-summary), the best trial with the code to rebuild it, the plots, then every
-trial. Every text that comes from the study is escaped.
+The page reads top to bottom: what the study is, the verdict (which optimizer
+is ahead at an equal budget, and how sure that is), the summary, the best
+trial with the code to rebuild it, the plots, then every trial. Every text
+that comes from the study is escaped.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .bestofk import MIN_DRAWS
 from .display import SUMMARY_NUMERIC, format_number, summary_display, trials_display
 from .tables import ALL
 
@@ -29,7 +31,8 @@ CAPTIONS = {
     "curves": "Validation score per epoch of the best trials of each optimizer, "
     "with the learning rate they used beneath.",
     "best_of_k": "How good each optimizer gets when tuned with k trials: the expected best "
-    "of k of its trials, with a 95% bootstrap band. Compare optimizers at the same k.",
+    "of k of its trials, with a 95% bootstrap band (points without a band: an optimizer with "
+    "too few trials for one). Compare optimizers at the same k.",
     "lr_score": "Score against the initial learning rate, per optimizer; colours are schedules.",
     "schedules": "The learning-rate schedules the trials used, as a multiple of the initial rate.",
     "importances": "How much of the variation of the score each parameter explains, "
@@ -41,7 +44,9 @@ _SUMMARY_NOTE = (
     "trials of that row: the score an optimizer reaches when tuned with a budget of <i>k</i> "
     "trials, so optimizers are compared at an equal budget. Pruned and diverged trials count "
     "with the last score they reported, trials without any score as the study's worst. "
-    "In brackets: its 95% bootstrap interval."
+    "In brackets: its 95% bootstrap interval, or <i>too few trials</i> for one (fewer than "
+    f"{MIN_DRAWS}). The verdict above compares the optimizers at the summary's <i>k</i>: "
+    "how often each is best when its trials are resampled, confirmed by permutation tests."
 )
 _CSS = """
 body { margin: 0; background: #f6f8fa; color: #1f2328;
@@ -52,6 +57,8 @@ h2 { font-size: 1.2em; margin: 32px 0 8px; padding-bottom: 4px; border-bottom: 1
 .meta, .note, figcaption { color: #57606a; }
 .note { font-size: 13px; max-width: 80em; }
 .headline { font-size: 1.1em; }
+.verdict { border-left: 4px solid #d0d7de; padding-left: 8px; }
+.verdict.decided { border-left-color: #1a7f37; }
 .banner { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: 8px 12px; }
 table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
 th, td { padding: 4px 6px; text-align: left; white-space: nowrap; }
@@ -104,6 +111,7 @@ def _header(report: Report) -> str:
         _spec("pruner", attrs.get("pruner")),
         None if attrs.get("seed") is None else f"seed {attrs['seed']}",
         None if attrs.get("n_trials") is None else f"budget {attrs['n_trials']} trials",
+        _allocation(attrs.get("allocation"), attrs.get("n_trials"), report.trials),
         None if attrs.get("storage") is None else f"storage {attrs['storage']}",
     ]
     counts = report.counts
@@ -152,12 +160,8 @@ def _no_summary(report: Report) -> str:
     return "<p>No trial finished yet.</p>"
 
 
-#: Trials each of two optimizers needs before the page compares their intervals.
-MIN_TRIALS_TO_COMPARE = 3
-
-
 def _verdict(report: Report) -> list[str]:
-    """The answer first: the best trial, and the optimizer ahead at an equal budget."""
+    """The answer first: the best trial, then the verdict's sentence."""
     lines = []
     if report.best is not None:
         best = report.best
@@ -168,36 +172,31 @@ def _verdict(report: Report) -> list[str]:
             f'<p class="headline">Best: <b>{escape(setup)}</b>, score '
             f"<b>{format_number(best.value)}</b> (trial #{best.number}).</p>"
         )
-    pooled = report.summary[report.summary["schedule"] == ALL]
-    if len(pooled) > 1 and pooled["best_of_k"].notna().any():
-        leader, runner_up = pooled.iloc[0], pooled.iloc[1]  # the summary puts the best first
-        text = (
-            f'<p class="headline">At an equal budget of {leader["k"]} trials per optimizer: '
-            f"<b>{escape(str(leader['optimizer']))}</b>, expected best score "
-            f"<b>{format_number(leader['best_of_k'])}</b>"
-        )
-        if pd.notna(runner_up["best_of_k"]):
-            other = escape(str(runner_up["optimizer"]))
-            few = min(leader["trials"], runner_up["trials"])
-            if few < MIN_TRIALS_TO_COMPARE:  # a bootstrap of one or two scores is no interval
-                text += (
-                    f"; too few trials to tell it from {other} ({leader['trials']} and "
-                    f"{runner_up['trials']})"
-                )
-            elif _overlap(leader, runner_up):
-                text += f", not clearly ahead of {other} (their 95% intervals overlap)"
-            else:
-                text += f", ahead of {other} beyond their 95% intervals"
-        lines.append(text + ".</p>")
+    verdict = report.verdict
+    state = "decided" if verdict.decided else "undecided"
+    lines.append(f'<p class="headline verdict {state}">{escape(verdict.reason)}</p>')
     return lines
 
 
-def _overlap(first: pd.Series, second: pd.Series) -> bool:
-    """Whether two summary rows' best-of-k intervals overlap."""
-    return bool(
-        first["best_of_k_low"] <= second["best_of_k_high"]
-        and second["best_of_k_low"] <= first["best_of_k_high"]
-    )
+def _allocation(allocation: Any, budget: Any, trials: pd.DataFrame) -> str | None:
+    """How the study shared its trials among optimizers, from its ``"allocation"`` attribute.
+
+    The attribute is a name (``"equal"``, ``"adaptive"``) or a mapping with a
+    ``"name"``, as the sampler and pruner are recorded.
+    """
+    if allocation is None:
+        return None
+    name = allocation.get("name") if isinstance(allocation, Mapping) else allocation
+    if name == "adaptive":
+        return "adaptive: the sampler chose how many trials each optimizer got"
+    if name != "equal":
+        return f"allocation {name}"
+    optimizers = len(trials["optimizer"].cat.categories) if "optimizer" in trials else 0
+    if not isinstance(budget, int) or not optimizers:
+        return "equal budgets per optimizer"
+    share, extra = divmod(budget, optimizers)
+    each = f"{share}" if not extra else f"{share} or {share + 1}"
+    return f"equal budgets: {each} trials per optimizer"
 
 
 def _spec(kind: str, spec: Any) -> str | None:

@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import matplotlib as mpl
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
-from .bestofk import N_BOOT, best_of_k_curve
+from .bestofk import MIN_DRAWS, N_BOOT, best_of_k_curve, expected_best_of_k
 from .summary import draw_scores, finished
 from .tables import ALL
 
@@ -190,7 +191,11 @@ def best_of_k_figure(
     trials: pd.DataFrame, summary: pd.DataFrame, maximize: bool = True, n_boot: int = N_BOOT,
     seed: int = 0,
 ) -> Figure:  # fmt: skip
-    """Expected best score against the number of trials spent on each optimizer."""
+    """Expected best score against the number of trials spent on each optimizer.
+
+    Each optimizer is a line with its 95% bootstrap band; one with fewer than
+    :data:`~tuner.report.bestofk.MIN_DRAWS` trials is drawn as points, without a band.
+    """
     title = "Best of k: expected best score when tuning with k trials"
     with _style():
         figure = _figure("best_of_k")
@@ -204,6 +209,13 @@ def best_of_k_figure(
         sign = 1.0 if maximize else -1.0
         for name in names:
             scores = done.loc[done["optimizer"] == name, "_score"].to_numpy()
+            if len(scores) < MIN_DRAWS:  # named on the page, so shown, but without a band
+                k = np.arange(1, len(scores) + 1)
+                estimate = [expected_best_of_k(scores, b) for b in k]
+                trials = f"{len(scores)} trial" + ("s" if len(scores) > 1 else "")
+                ax.plot(k, sign * np.array(estimate), "o:", color=colors[name], ms=6,
+                        label=f"{name} ({trials}: no band)")  # fmt: skip
+                continue
             k, estimate, low, high = best_of_k_curve(scores, n_boot, seed).T
             ax.plot(k, sign * estimate, color=colors[name], lw=1.8, label=name)
             ax.fill_between(k, sign * low, sign * high, color=colors[name], alpha=0.12, lw=0)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .bestofk import N_BOOT, best_of_k_interval, expected_best_of_k
+from .bestofk import MIN_DRAWS, N_BOOT, best_of_k_interval, expected_best_of_k
 from .tables import ALL, param_columns
 
 __all__ = ["SUMMARY_COLUMNS", "draw_scores", "finished", "summary_table"]
@@ -78,7 +78,8 @@ def summary_table(
         Columns of :data:`SUMMARY_COLUMNS`: counts by outcome (``trials`` is
         their sum), ``best`` and ``median`` value of the completed trials, the
         expected best of ``k`` draws ``best_of_k`` with its 95% bootstrap
-        interval ``best_of_k_low``..``best_of_k_high``, the best trial's
+        interval ``best_of_k_low``..``best_of_k_high`` (NaN for a row with
+        fewer than :data:`~tuner.report.bestofk.MIN_DRAWS` draws), the best trial's
         number and parameters, and ``compute_s``, the summed duration in
         seconds. Rows pooling all schedules of an optimizer have
         ``schedule == "all"``. Optimizers come best first (by ``best_of_k``,
@@ -138,7 +139,8 @@ def _row(
     estimate = low = high = np.nan
     if len(scores) >= k and not np.isnan(scores).all():
         estimate = sign * expected_best_of_k(scores, k)
-        low, high = sorted(sign * np.array(best_of_k_interval(scores, k, n_boot, seed)))
+        if len(scores) >= MIN_DRAWS:  # the bootstrap of one or two scores is no interval
+            low, high = sorted(sign * np.array(best_of_k_interval(scores, k, n_boot, seed)))
     return {
         **{key: group[key].iloc[0] for key in keys},
         "trials": len(group),
