@@ -193,14 +193,14 @@ def test_schedule_horizon_counts_the_schedules_steps(params, expected):
 
 def test_a_per_batch_study_caps_schedule_lengths_in_batches(tmp_path):
     # Capped at max_epochs, a per-batch cosine ended within the first epoch.
-    from tuner.runner import build_objective
+    from tuner.runner import build_study
     from tuner.studyfile import load_study_file
 
     path = tmp_path / "s.toml"
     path.write_text('[study]\ncv = 2\n[data]\ndataset = "digits"\n[estimator]\n'
                     'class = "MLPClassifier"\nparams = { max_epochs = 10, batch_size = 32, '
                     'schedule_interval = "batch" }\n')  # fmt: skip
-    space = build_objective(load_study_file(path)).space
+    space = build_study(load_study_file(path)).objective.space
     assert space.horizon == 10 * 29  # 898 training rows per fold: 29 batches of 32
     cosine = {d.name: d.spec for d in space.dimensions() if d.scope == "schedule:cosine"}
     assert cosine["t_max"].high == 200  # the declared range, no longer cut to 10

@@ -104,22 +104,22 @@ def _check_backend(args: argparse.Namespace, storage: str) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     with _workers_started(args, args.n_jobs or requested_workers(args.study_file)):
-        from .report import Report
-        from .runner import build_objective, study_allocation
+        from .report import Report, report_folder
+        from .runner import build_study, study_allocation
 
         spec = load_study_file(args.study_file)
         n_trials = args.n_trials or spec.n_trials
         n_jobs = args.n_jobs or spec.n_jobs
         storage = _storage_arg(args, spec.storage) or default_storage(spec.name, args.out)
         _check_backend(args, storage)
-        objective = build_objective(spec)
+        parts = build_study(spec)
     where = mask_url(storage)
     print(
         f"study {spec.name!r}: {n_trials} trials, {n_jobs} worker(s), storage {where}",
         file=sys.stderr,
     )
     study = run_study(
-        objective,
+        parts.objective,
         study_name=spec.name,
         n_trials=n_trials,
         storage=storage,
@@ -138,33 +138,62 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "estimator": spec.estimator,
             "allocation": spec.allocation,
             "confidence": spec.confidence,
+            "spec": spec.to_attrs(),
         },
     )
-    folder = Report.from_study(
-        study, space=objective.space, estimator_params=spec.estimator_params
-    ).save(args.out)
-    _print_best(study)
     ended = count_trials(study)["counted"]
-    if ended < n_trials:  # the timeout came first
+    if ended < n_trials:  # the timeout came first: the final fits wait for the whole search
         print(
             f"tuner: {ended} of the {n_trials} trials ended before the timeout; "
             "run the same command again to finish",
             file=sys.stderr,
         )
+    else:
+        _final_fits(study, parts.refit, spec.final_seeds, n_jobs)
+    folder = Path(args.out) / report_folder(spec.name)
+    best = _save_best_model(study, parts.refit, folder)
+    report = Report.from_study(study, space=parts.objective.space, spec=spec)
+    report.save(args.out)
+    if best:
+        print(best)
+    print(report.verdict.reason)
     print(f"report: {folder / 'index.html'}")
     return 0
 
 
-def _print_best(study: optuna.Study) -> None:
+def _final_fits(study: optuna.Study, refit, seeds: int, n_jobs: int) -> None:
+    """Refit each optimizer's best configuration with ``seeds`` seeds, scored on the test split."""
+    from .final import missing_fits, run_final_fits
+
+    if not refit.has_test:
+        return
+    todo = len(missing_fits(study, seeds))
+    if todo:
+        print(f"final fits: {todo} (each optimizer's best with {seeds} training seeds, "
+              "scored on the held-out test split)", file=sys.stderr)  # fmt: skip
+    run_final_fits(study, refit, seeds, n_jobs)
+
+
+def _save_best_model(study: optuna.Study, refit, folder: Path) -> str | None:
+    """Refit the best configuration on the training part and save it as ``best_model.joblib``;
+    return a line saying so, with its score on the test split (None without a completed trial)."""
+    import joblib
+
     try:
         best = study.best_trial
     except ValueError:
-        print("no trial completed")
-        return
+        return None
+    model = refit.fit(best.params)
+    folder.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, folder / "best_model.joblib")
     params = ", ".join(
         f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items()
     )
-    print(f"best score {best.value:.4f} (trial {best.number}): {params}")
+    test = f"; test score {refit.score(model):.4f}" if refit.has_test else ""
+    return (
+        f"best: trial {best.number} ({params}), cross-validation score {best.value:.4f}{test}; "
+        f"saved to {folder / 'best_model.joblib'}"
+    )
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
@@ -173,7 +202,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         raise UsageError("tuner worker needs --storage URL (or TUNER_STORAGE)")
     _check_backend(args, storage)
     with _workers_started(args, args.n_jobs):
-        from .runner import build_objective, study_allocation
+        from .runner import build_study, study_allocation
 
         study = load_existing_study(storage, args.study)
         study_file = args.study_file or study.user_attrs.get("study_file")
@@ -183,7 +212,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
                 "machine; pass --study-file"
             )
         spec = load_study_file(study_file)
-        objective = build_objective(spec)
+        objective = build_study(spec).objective
     attrs = study.user_attrs
     run_study(
         objective,

@@ -28,7 +28,23 @@ from sklearn.utils.validation import _check_sample_weight, check_array, column_o
 from .estimators import DivergenceError
 from .space import SearchSpace
 
-__all__ = ["Objective", "make_folds"]
+__all__ = ["Objective", "hold_out_test", "make_folds"]
+
+
+def hold_out_test(estimator, X, y, fraction: float, random_state: int | None = 0) -> tuple:
+    """``X_train, X_test, y_train, y_test``: the test split a study holds out before its search.
+
+    ``sklearn.model_selection.train_test_split`` with ``test_size=fraction``,
+    stratified for classifiers, rows in its order: the same call in a user's
+    code gives the same parts. ``fraction == 0`` holds out nothing (the test
+    parts are None).
+    """
+    if fraction == 0:
+        return X, None, y, None
+    return train_test_split(
+        X, y, test_size=fraction, random_state=random_state,
+        stratify=y if is_classifier(estimator) else None,
+    )  # fmt: skip
 
 
 def make_folds(

@@ -62,6 +62,12 @@ span the whole study, is refused; ``successive_halving`` is one bracket of it.
     hidden_layer_sizes = [[32], [64], [64, 64]]  # choices that are lists
     batch_size = { low = 16, high = 128 }        # an integer parameter draws integers
 
+    [evaluate]                 # after the search (see tuner.final)
+    test_fraction = 0.2        # held out before the search, never seen by it; stratified
+                               # for classifiers; 0 turns the test split off (default 0.2)
+    seeds = 5                  # training seeds of each optimizer's best configuration,
+                               # refit on the training part and scored on the test split
+
 Estimator values, fixed or searched, are checked against the estimator's own
 parameter constraints when the file is read.
 
@@ -71,6 +77,7 @@ the dotted key and the reason.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
 import json
@@ -90,7 +97,7 @@ from .allocation import ALLOCATIONS
 from .pruning import fair_pruner_spec
 from .samplers import DEFAULT_PRUNER, PRUNERS, SAMPLERS, make_pruner, make_sampler
 from .space import DEFAULT_OPTIMIZERS, DEFAULT_SCHEDULES, SearchSpace
-from .storage import check_study_name
+from .storage import check_study_name, mask_url
 
 __all__ = [
     "ComponentSpec",
@@ -230,6 +237,10 @@ class StudySpec:
         How trials are shared among optimizers (:mod:`tuner.allocation`).
     confidence : float
         Confidence at which the verdict names a leader.
+    test_fraction : float
+        Share of the data held out as the test split (0: none).
+    final_seeds : int
+        Training seeds of each optimizer's final fits on the test split.
     seed : int or None
         Sampler seed.
     storage : str or None
@@ -261,6 +272,36 @@ class StudySpec:
     seed: int | None = None
     storage: str | None = None
     n_jobs: int = 1
+    test_fraction: float = 0.2
+    final_seeds: int = 5
+
+    def to_attrs(self) -> dict[str, Any]:
+        """The spec as JSON-compatible values, for a study's user attributes."""
+        out = dataclasses.asdict(self)
+        out["path"] = str(self.path.resolve())
+        origin = self.data.origin
+        out["data"]["origin"] = None if origin is None else str(origin.resolve())
+        out["storage"] = None if self.storage is None else mask_url(self.storage)
+        return json.loads(json.dumps(out))  # tuples become lists, as a storage returns them
+
+    @classmethod
+    def from_attrs(cls, attrs: Mapping[str, Any]) -> StudySpec:
+        """The spec :meth:`to_attrs` recorded (raises ``ValueError`` on another layout)."""
+        try:
+            values = dict(attrs)
+            data = dict(values.pop("data"))
+            origin = data.pop("origin")
+            return cls(
+                path=Path(values.pop("path")),
+                data=DataSpec(**data, origin=None if origin is None else Path(origin)),
+                optimizers=tuple(values.pop("optimizers")),
+                schedules=tuple(values.pop("schedules")),
+                sampler=ComponentSpec(**values.pop("sampler")),
+                pruner=ComponentSpec(**values.pop("pruner")),
+                **values,
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a recorded study spec: {exc}") from None
 
 
 # -- reading tables --------------------------------------------------------------------
@@ -425,6 +466,14 @@ def _read_validation(study: _Table) -> dict[str, Any]:
     if fraction is not None and not 0 < fraction < 1:
         raise study.error("holdout_fraction", reason=f"must be in (0, 1), got {fraction!r}")
     return {"cv": cv, "holdout_fraction": 0.2 if fraction is None else fraction}
+
+
+def _read_evaluate(evaluate: _Table) -> dict[str, Any]:
+    fraction = evaluate.get("test_fraction", "a number", default=0.2)
+    if not 0 <= fraction < 1:
+        raise evaluate.error("test_fraction", reason=f"must be in [0, 1), got {fraction!r}")
+    seeds = evaluate.at_least("seeds", evaluate.get("seeds", "an integer", default=5), 1)
+    return {"test_fraction": float(fraction), "final_seeds": seeds}
 
 
 def _read_confidence(study: _Table) -> float:
@@ -806,7 +855,9 @@ def load_study_file(path: str | Path) -> StudySpec:
     from .data import check_data
 
     path = Path(path)
-    top = _Table(path, _read_toml(path), "").only(("study", "data", "estimator", "space"))
+    top = _Table(path, _read_toml(path), "").only(
+        ("study", "data", "estimator", "space", "evaluate")
+    )
     study = _read_study(top.table("study", _STUDY_KEYS), path.stem)
     if "data" not in top.values:
         raise top.error("data", reason="required table is missing")
@@ -815,6 +866,7 @@ def load_study_file(path: str | Path) -> StudySpec:
     estimator, estimator_params = _read_estimator(top.table("estimator", ("class", "params")))
     space_keys = ("optimizers", "schedules", "params", "estimator")
     space = _read_space(top.table("space", space_keys), estimator, estimator_params)
+    study.update(_read_evaluate(top.table("evaluate", ("test_fraction", "seeds"))))
     study["pruner"] = _fair_pruner(
         top.table("study"), study["pruner"], len(space["schedules"]),
         estimator(**estimator_params),

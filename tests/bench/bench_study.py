@@ -35,7 +35,7 @@ import optuna
 from joblib.externals.loky import get_reusable_executor
 
 from tuner.pruning import fair_pruner_spec
-from tuner.runner import build_objective, study_allocation
+from tuner.runner import build_study, study_allocation
 from tuner.samplers import make_sampler
 from tuner.storage import default_storage, open_storage
 from tuner.study import run_study
@@ -159,7 +159,7 @@ def scaling(spec_path: Path, n_trials: int, repeat: int) -> dict[str, float]:
     machine touches them all alike.
     """
     spec = load_study_file(spec_path)
-    objective = build_objective(spec)
+    objective = build_study(spec).objective
     times: dict[str, list[float]] = {}
     for _ in range(repeat):
         get_reusable_executor().shutdown(wait=True)
@@ -190,7 +190,7 @@ def pruning(
     trials finish in, so each pruner runs once per seed.
     """
     spec = load_study_file(spec_path)
-    objective = build_objective(spec)
+    objective = build_study(spec).objective
     epochs = objective.estimator.max_epochs
     fair = {name: fair_pruner_spec({"name": name}, len(spec.schedules), epochs)
             for name in ("none", "median", "successive_halving")}  # fmt: skip

@@ -1,0 +1,205 @@
+"""After the search: each optimizer's best configuration, refit and scored on the test split.
+
+The search ranks configurations by cross-validation scores, and the best of
+many such scores is optimistic: it was selected on them. Before the search a
+study holds out a test split that no trial sees (``[evaluate] test_fraction``);
+after it, the best configuration of each optimizer is refit on the whole
+training part with ``seeds`` training seeds (the estimator's
+``random_state`` set to 0, 1, ..., ``seeds - 1``: weight initialisation and
+batch order) and scored on the
+test split. The spread over seeds is the training-seed noise that a lead
+between optimizers must exceed.
+
+Each fit is recorded in the study as it ends (:class:`FinalFit`, one study
+attribute per optimizer and seed), so a run killed among its final fits
+redoes only the missing ones; a fit recorded for a configuration that is no
+longer its optimizer's best (the study was extended) is done again.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import joblib
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .allocation import assigned
+from .space import SearchSpace
+from .worker import retry
+
+__all__ = [
+    "FinalFit",
+    "Refit",
+    "best_per_optimizer",
+    "final_fits",
+    "missing_fits",
+    "run_final_fits",
+    "seed_summary",
+]
+
+_PREFIX = "final:"
+
+
+@dataclass(frozen=True)
+class FinalFit:
+    """One refit of an optimizer's best configuration with one training seed.
+
+    Attributes
+    ----------
+    optimizer : str
+    seed : int
+        The estimator's ``random_state`` of this fit.
+    trial : int
+        Number of the trial whose configuration was refit.
+    score : float
+        Score on the test split (NaN when the fit failed).
+    seconds : float
+        Time to fit and score.
+    error : str or None
+        Why the fit failed (a diverged training), else None.
+    """
+
+    optimizer: str
+    seed: int
+    trial: int
+    score: float
+    seconds: float
+    error: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The study attribute that holds this fit."""
+        return f"{_PREFIX}{self.optimizer}:{self.seed}"
+
+
+def final_fits(attrs: Mapping[str, Any]) -> list[FinalFit]:
+    """The final fits recorded in a study's user attributes, by optimizer and seed."""
+    fits = [FinalFit(**value) for key, value in attrs.items() if key.startswith(_PREFIX)]
+    return sorted(fits, key=lambda f: (f.optimizer, f.seed))
+
+
+def best_per_optimizer(study: optuna.Study) -> dict[str, FrozenTrial]:
+    """Each optimizer's best completed trial (the first on ties), by cross-validation score."""
+    sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
+    best: dict[str, FrozenTrial] = {}
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        name = assigned(t)
+        if name is not None and (name not in best or sign * t.value > sign * best[name].value):
+            best[name] = t
+    return best
+
+
+def missing_fits(study: optuna.Study, seeds: int) -> list[tuple[str, FrozenTrial, int]]:
+    """``(optimizer, best trial, seed)`` of the final fits still to do."""
+    done = {(f.optimizer, f.seed): f.trial for f in final_fits(study.user_attrs)}
+    return [
+        (name, trial, seed)
+        for name, trial in sorted(best_per_optimizer(study).items())
+        for seed in range(seeds)
+        if done.get((name, seed)) != trial.number
+    ]
+
+
+class Refit:
+    """Fit configurations on a study's training part and score them on its test split.
+
+    Picklable: worker processes run it. Parameters are those of the study's
+    objective (:class:`tuner.objective.Objective`) plus the two parts.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The study's estimator, as a template.
+    space : SearchSpace
+        Turns a trial's parameters into estimator arguments.
+    X_train, y_train : array-like
+        The training part (everything the search saw).
+    X_test, y_test : array-like or None
+        The test split; None when the study holds none out.
+    scale : bool, default=True
+        Standard-scale the features (a ``Pipeline`` with a ``StandardScaler``).
+    scoring : str or callable, optional
+        The study's scorer; default: the estimator's ``score``.
+    """
+
+    def __init__(
+        self, estimator, space: SearchSpace, X_train, y_train, X_test=None, y_test=None,
+        *, scale: bool = True, scoring: Any = None,
+    ):  # fmt: skip
+        self.estimator, self.space, self.scale, self.scoring = estimator, space, scale, scoring
+        self.X_train, self.y_train, self.X_test, self.y_test = X_train, y_train, X_test, y_test
+
+    @property
+    def has_test(self) -> bool:
+        return self.X_test is not None
+
+    def model(self, params: Mapping[str, Any], seed: int | None = None):
+        """An unfitted model of the configuration ``params`` (a trial's parameters),
+        with the scaling as a ``Pipeline``; ``seed`` sets the estimator's ``random_state``."""
+        estimator = clone(self.estimator).set_params(**self.space.build(params))
+        if seed is not None:
+            estimator.set_params(random_state=seed)
+        return make_pipeline(StandardScaler(), estimator) if self.scale else estimator
+
+    def fit(self, params: Mapping[str, Any], seed: int | None = None):
+        """The model of ``params`` fitted on the training part."""
+        with warnings.catch_warnings():  # as in the trials: the budget of epochs is the study's
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return self.model(params, seed).fit(self.X_train, self.y_train)
+
+    def score(self, model) -> float:
+        """``model``'s score on the test split."""
+        return float(check_scoring(model, self.scoring)(model, self.X_test, self.y_test))
+
+    def __call__(self, optimizer: str, trial: FrozenTrial, seed: int) -> FinalFit:
+        """Refit ``trial``'s configuration with training seed ``seed`` and score it."""
+        start = time.perf_counter()
+        try:
+            score, error = self.score(self.fit(trial.params, seed)), None
+        except (ValueError, FloatingPointError) as exc:  # a DivergenceError is a ValueError
+            score, error = math.nan, f"{type(exc).__name__}: {exc}"
+        return FinalFit(optimizer, seed, trial.number, score, time.perf_counter() - start, error)
+
+
+def run_final_fits(
+    study: optuna.Study, refit: Refit, seeds: int, n_jobs: int = 1
+) -> list[FinalFit]:
+    """Run the missing final fits in ``n_jobs`` processes; record each in the study as it ends.
+
+    Returns the fits run now (none when every fit is recorded, or the study
+    holds out no test split).
+    """
+    todo = missing_fits(study, seeds) if refit.has_test else []
+    if not todo:
+        return []
+    jobs = max(1, min(n_jobs, len(todo)))
+    results: Iterable[FinalFit] = joblib.Parallel(n_jobs=jobs, return_as="generator_unordered")(
+        joblib.delayed(refit)(*task) for task in todo
+    )
+    ran = []
+    for fit in results:
+        retry(study.set_user_attr, fit.key, asdict(fit))
+        ran.append(fit)
+    return ran
+
+
+def seed_summary(fits: Sequence[FinalFit]) -> dict[str, tuple[float, float, int]]:
+    """Per optimizer: mean and standard deviation (ddof 1) of its test scores, and their count."""
+    out = {}
+    for name in sorted({f.optimizer for f in fits}):
+        scores = np.array([f.score for f in fits if f.optimizer == name and f.error is None])
+        std = float(scores.std(ddof=1)) if len(scores) > 1 else math.nan
+        out[name] = (float(scores.mean()) if len(scores) else math.nan, std, len(scores))
+    return out
