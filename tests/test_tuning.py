@@ -251,3 +251,18 @@ def test_optimizer_search_cv_is_quiet_by_default(caplog):
         optuna.logging.disable_propagation()
         optuna.logging.set_verbosity(verbosity)
     assert not [r for r in caplog.records if "new study created" in r.getMessage()]
+
+
+def test_optimizer_search_cv_with_equal_allocation_gives_each_optimizer_its_share():
+    X, y = load_breast_cancer(return_X_y=True)
+    space = SearchSpace(["sgd", "momentum", "adam"], ["constant"])
+    search = OptimizerSearchCV(
+        LogisticClassifier(max_epochs=4, random_state=0), space, n_trials=7, cv=2,
+        random_state=0, allocation="equal",
+    )  # fmt: skip
+    search.fit(StandardScaler().fit_transform(X), y)
+    counts = pd.Series(search.cv_results_["param_optimizer"]).value_counts().to_dict()
+    assert counts == {"sgd": 3, "momentum": 2, "adam": 2}
+    assert search.study_.user_attrs["allocation"] == "equal"
+    with pytest.raises(ValueError, match="allocation must be one of"):
+        OptimizerSearchCV(LogisticClassifier(), allocation="fair").fit(X, y)
