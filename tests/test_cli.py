@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 from study_objectives import wait_until_running
 
 from tuner.cli import main
+from tuner.final import final_fits, missing_fits
 from tuner.storage import default_storage, open_storage
 
 STUDY = """
@@ -55,7 +56,7 @@ def test_run_writes_trials_and_prints_the_best(tmp_path, capsys):
     out = tmp_path / "reports"
     assert main(["run", str(study_file(tmp_path)), "--out", str(out), "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert "best score" in printed and "optimizer=" in printed
+    assert "cross-validation score" in printed and "optimizer=" in printed
     table = pd.read_csv(out / "cli" / "trials.csv")
     assert len(table) == 5 and set(table["outcome"]) == {"complete"}
     assert {"optimizer", "lr", "end"} <= set(table.columns)
@@ -275,3 +276,8 @@ def test_killed_run_resumes_with_nothing_lost(tmp_path):
     counted = [t for t in final if not t.user_attrs.get("interrupted")]
     assert len(counted) == 12
     assert any(t.user_attrs.get("interrupted") for t in final)
+    # Equal allocation held through the kill, and the final fits were all done once.
+    assert Counter(t.params["optimizer"] for t in counted) == {"sgd": 6, "adam": 6}
+    study = optuna.load_study(study_name="killed", storage=open_storage(
+        default_storage("killed", out)))  # fmt: skip
+    assert not missing_fits(study, 5) and len(final_fits(study.user_attrs)) == 10

@@ -184,12 +184,11 @@ def test_best_code_decodes_layer_sizes_and_adds_fixed_values():
     space = SearchSpace(["momentum"], ["cosine"], params={"cosine.min_factor": 0.05},
                         estimator_params={"hidden_layer_sizes": [[32], [64, 32]]})  # fmt: skip
     for kwargs in ({}, {"space": space}):
-        report = Report.from_study(study, estimator_params={"max_epochs": 30}, **kwargs)
+        report = Report.from_study(study, **kwargs)
         namespace: dict = {}
         exec(report.best.code, namespace)
         estimator = namespace["estimator"]
-        assert estimator.hidden_layer_sizes == (64, 32) and estimator.max_epochs == 30
-        assert estimator.schedule.t_max == 5
+        assert estimator.hidden_layer_sizes == (64, 32) and estimator.schedule.t_max == 5
     assert estimator.schedule.min_factor == 0.05  # only the space knows this fixed value
 
 

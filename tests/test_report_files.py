@@ -18,7 +18,7 @@ from tuner.report.page import render_page
 from tuner.report.plots import DPI, SIZES
 from tuner.storage import StudyNotFoundError, check_study_name, open_storage
 
-TABLE_FILES = {f"{name}.csv" for name in ("trials", "curves", "summary", "importances")}
+TABLE_FILES = {f"{name}.csv" for name in ("trials", "curves", "summary", "importances", "final")}
 PNG_FILES = {f"{name}.png" for name in SIZES}
 
 
@@ -126,7 +126,7 @@ def test_the_page_parses_and_needs_no_network(wine_folder):
     page = _parse(html)
     assert page.tags[0] == "html" and "script" not in page.tags and "link" not in page.tags
     assert page.refs and all(ref.startswith("data:image/png;base64,") for ref in page.refs)
-    assert len(page.refs) == len(SIZES)
+    assert len(page.refs) == len(SIZES) - 1  # the test scores' plot: only with final fits
     assert "http://" not in html and "https://" not in html and "url(" not in html
 
 
@@ -204,7 +204,7 @@ def test_a_report_without_results_is_still_written(trials, tmp_path):
     folder = Report.from_study(make_study(trials)).save(tmp_path, ["png", "html", "csv"])
     files = _files(folder)
     assert set(files) == TABLE_FILES | PNG_FILES | {"index.html", "verdict.json"}
-    assert _parse(files["index.html"].decode()).ids[:2] == ["summary", "best"]
+    assert _parse(files["index.html"].decode()).ids[:3] == ["summary", "test", "best"]
     for name, (width, height) in SIZES.items():
         assert _png_size(files[f"{name}.png"]) == (round(width * DPI), round(height * DPI))
 

@@ -201,6 +201,6 @@ def test_a_per_batch_study_caps_schedule_lengths_in_batches(tmp_path):
                     'class = "MLPClassifier"\nparams = { max_epochs = 10, batch_size = 32, '
                     'schedule_interval = "batch" }\n')  # fmt: skip
     space = build_study(load_study_file(path)).objective.space
-    assert space.horizon == 10 * 29  # 898 training rows per fold: 29 batches of 32
+    assert space.horizon == 10 * 23  # 1437 rows less the test split, 718 per fold: 23 batches
     cosine = {d.name: d.spec for d in space.dimensions() if d.scope == "schedule:cosine"}
     assert cosine["t_max"].high == 200  # the declared range, no longer cut to 10

@@ -265,15 +265,39 @@ def _cmd_list(args: argparse.Namespace) -> int:
             except (ValueError, RuntimeError):  # no trial completed; several objectives
                 best = "-"
             trials = f"{ended}/{budget}" if isinstance(budget, int) else str(ended)
-            rows.append((name, trials, best, mask_url(url)))
+            searched = isinstance(budget, int) and ended >= budget
+            rows.append((name, trials, best, _final_fits_done(study, searched), mask_url(url)))
     if not rows:
         print("no studies")
         return 0
-    header = ("study", "ended/budget", "best", "storage")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    header = ("study", "ended/budget", "best", "final fits", "storage")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
     return 0
+
+
+def _final_fits_done(study: optuna.Study, searched: bool) -> str:
+    """``done/expected`` of the final fits of a study whose search has ended, else ``-``.
+
+    The seeds and the test split come from the study file's recorded spec; a
+    study without one (another program's), or without a test split, has none.
+    """
+    recorded = study.user_attrs.get("spec")
+    if not searched or not isinstance(recorded, dict):
+        return "-"
+    from .studyfile import StudySpec
+
+    try:
+        spec = StudySpec.from_attrs(recorded)
+    except ValueError:
+        return "-"
+    if spec.test_fraction == 0:
+        return "-"
+    from .final import best_per_optimizer, missing_fits  # scikit-learn: only when needed
+
+    expected = len(best_per_optimizer(study)) * spec.final_seeds
+    return f"{expected - len(missing_fits(study, spec.final_seeds))}/{expected}"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -4,7 +4,8 @@
 >>> report = Report.from_storage("reports/digits/journal.log", "digits")
 >>> report.summary                       # which optimizer and schedule to use
 >>> print(report.verdict.reason)         # the optimizer ahead, if any, and how sure
->>> print(report.best.code)              # the best estimator, as Python
+>>> print(report.best.code)              # a script that rebuilds the best trial
+>>> report.final                         # each optimizer's best on the test split, by seed
 >>> report.save("reports")               # reports/digits/index.html, CSVs, PNGs
 
 A report reads a snapshot of the study: on a study still running it shows
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,12 @@ from optuna.trial import TrialState
 
 from ..space import SearchSpace
 from ..storage import load_existing_study, mask_url
+from ..studyfile import StudySpec
 from . import plots
 from .best import BestTrial, best_trial
 from .bestofk import N_BOOT
 from .files import FORMATS, check_formats, report_folder, write_report
+from .heldout import FinalProgress, current_fits, final_table
 from .importance import MIN_TRIALS, importances_table
 from .summary import summary_table
 from .tables import OUTCOMES, curves_table, outcome, reported_trials, trials_table
@@ -39,6 +42,7 @@ from .verdict import CONFIDENCE, Verdict, check_confidence, compute_verdict
 __all__ = [
     "FORMATS",
     "BestTrial",
+    "FinalProgress",
     "Report",
     "Verdict",
     "check_formats",
@@ -69,13 +73,23 @@ class Report:
     importances : DataFrame
         Parameter importances (:func:`tuner.report.importance.importances_table`).
     best : BestTrial or None
-        The best trial and the code of its estimator; None if none completed.
+        The best trial and the code that rebuilds it; None if none completed.
     verdict : Verdict
-        The optimizer ahead at an equal budget, if any, and how sure that is
-        (:func:`tuner.report.verdict.compute_verdict`).
+        The optimizer ahead at an equal budget, if any, and how sure that is,
+        and whether the leader's lead on the test split is larger than the
+        seed noise (:func:`tuner.report.verdict.compute_verdict`).
     counts : dict
         Trials by outcome (:data:`tuner.report.tables.OUTCOMES`) and the
         ``waiting`` tickets, including the trials the tables leave out.
+    final : DataFrame
+        The final fits: each optimizer's best configuration refit with each
+        training seed and scored on the held-out test split
+        (:func:`tuner.report.heldout.final_table`); empty when there are none.
+    final_progress : FinalProgress
+        How many final fits are done, of how many.
+    spec : StudySpec or None
+        The study file's spec, as the study recorded it; None for a study run
+        otherwise (``OptimizerSearchCV``, another program).
     """
 
     study_name: str
@@ -88,6 +102,9 @@ class Report:
     best: BestTrial | None
     verdict: Verdict
     counts: dict[str, int] = field(default_factory=dict)
+    final: pd.DataFrame = field(default_factory=lambda: final_table([]))
+    final_progress: FinalProgress = field(default_factory=FinalProgress)
+    spec: StudySpec | None = None
     importance_method: str = "fANOVA"
     n_boot: int = N_BOOT
     seed: int = 0
@@ -97,8 +114,8 @@ class Report:
         cls,
         study: optuna.Study,
         *,
+        spec: StudySpec | None = None,
         space: SearchSpace | None = None,
-        estimator_params: Mapping[str, Any] | None = None,
         k: int | None = None,
         confidence: float | None = None,
         evaluator: BaseImportanceEvaluator | None = None,
@@ -113,12 +130,16 @@ class Report:
         ----------
         study : optuna.Study
             A single-objective study, finished or still running.
+        spec : StudySpec, optional
+            The study file's spec. Default: the one the study recorded (its
+            user attribute ``"spec"``), so that a report of a stored study is
+            the one its run wrote. With it, the best trial's code is a script
+            that rebuilds the trial (data, test split, model, folds), and the
+            report knows how many final fits to expect.
         space : SearchSpace, optional
             The study's search space: lets the best trial's code include the
             values the space fixed (a study records only searched values).
-        estimator_params : mapping, optional
-            The estimator's fixed arguments (a study file's ``[estimator]``
-            table), written into the best trial's code.
+            Default: the space of ``spec``, when there is one.
         k : int, optional
             Tuning budget of the summary's best-of-k columns (default: the
             smallest group's trials; see :func:`~tuner.report.summary.summary_table`),
@@ -153,13 +174,21 @@ class Report:
                 "reports cover single-objective studies"
             )
         confidence = _confidence(confidence, study.user_attrs)
+        spec = _spec(spec, study.user_attrs)
+        if spec is not None and space is None:
+            space = SearchSpace(spec.optimizers, spec.schedules, params=spec.params,
+                                estimator_params=spec.estimator_space)  # fmt: skip
         direction = study.direction.name.lower()
         maximize = direction == "maximize"
         snapshot = study.get_trials(deepcopy=False)  # one read: every table sees the same trials
         shown = reported_trials(snapshot, include_interrupted)
         trials = trials_table(snapshot, include_interrupted)
         evaluator = evaluator or FanovaImportanceEvaluator(seed=seed)
-        estimator = study.user_attrs.get("estimator")
+        estimator = spec.estimator if spec is not None else study.user_attrs.get("estimator")
+        fits, progress = current_fits(study, None if spec is None else spec.final_seeds)
+        if spec is not None:
+            progress = replace(progress, test_split=spec.test_fraction > 0)
+        final = final_table(fits, _optimizers(trials, spec))
         return cls(
             study_name=study.study_name,
             direction=direction,
@@ -171,16 +200,21 @@ class Report:
                 shown, direction, evaluator, min_importance_trials, seed=seed
             ),
             best=best_trial(
-                shown,
-                maximize,
-                estimator if isinstance(estimator, str) else None,
-                estimator_params,
-                space,
+                shown, maximize, estimator if isinstance(estimator, str) else None, space, spec
             ),
             verdict=compute_verdict(
-                trials, maximize=maximize, k=k, confidence=confidence, n_boot=n_boot, seed=seed
+                trials,
+                maximize=maximize,
+                k=k,
+                confidence=confidence,
+                n_boot=n_boot,
+                seed=seed,
+                final=final,
             ),
             counts=_counts(snapshot),
+            final=final,
+            final_progress=progress,
+            spec=spec,
             importance_method=_method(evaluator),
             n_boot=n_boot,
             seed=seed,
@@ -213,6 +247,9 @@ class Report:
             "lr_score": plots.lr_score_figure(self.trials),
             "schedules": plots.schedules_figure(self.trials, self.curves, self.maximize),
             "importances": plots.importances_figure(self.importances, self.importance_method),
+            "test_scores": plots.seed_scores_figure(
+                self.final, self.maximize, None if self.spec is None else self.spec.scoring
+            ),
         }
 
     def save(self, out_dir: str | Path = "reports", formats: Iterable[str] | None = None) -> Path:
@@ -227,6 +264,31 @@ def _confidence(confidence: float | None, attrs: Mapping[str, Any]) -> float:
     if attrs.get("confidence") is not None:
         return check_confidence(attrs["confidence"], "the study's user attribute 'confidence'")
     return CONFIDENCE
+
+
+def _spec(spec: StudySpec | None, attrs: Mapping[str, Any]) -> StudySpec | None:
+    """The spec given, else the one the study recorded; None when there is neither.
+
+    A given spec goes through the same recording, so that a report of a run
+    and one of its stored study show the same spec (resolved paths, lists for
+    tuples, masked storage).
+    """
+    if spec is not None:
+        return StudySpec.from_attrs(spec.to_attrs())
+    recorded = attrs.get("spec")
+    if not isinstance(recorded, Mapping):
+        return None
+    try:
+        return StudySpec.from_attrs(recorded)
+    except ValueError:  # recorded by another version of tuner: reported without it
+        return None
+
+
+def _optimizers(trials: pd.DataFrame, spec: StudySpec | None) -> list[str]:
+    """The study's optimizers in its order: the trials' categories (so that each keeps its
+    colour in every plot), then any other of the spec's."""
+    names = [str(c) for c in trials["optimizer"].cat.categories]
+    return list(dict.fromkeys([*names, *(spec.optimizers if spec is not None else ())]))
 
 
 def _masked(value: Any) -> Any:

@@ -4,11 +4,12 @@ Only that folder is written, under fixed file names: a study name becomes one
 safe folder name (:func:`report_folder`), and no parameter or optimizer name
 ever becomes part of a path. Whatever the formats, ``verdict.json`` holds the
 verdict (:meth:`tuner.report.verdict.Verdict.to_dict`: ``leader``,
-``decided``, ``confidence``, ``k``, ``prob_best``, ``reason`` and the numbers
-behind them), so that a program can read the answer of any report. Files hold
-nothing that changes from one writing to the next (no time stamps but the
-study's own, no software versions in PNGs, fixed bootstrap and permutation
-seeds, JSON keys sorted), so writing the same report twice gives the same bytes.
+``decided``, ``confidence``, ``k``, ``prob_best``, ``reason``, the test
+scores and ``test_lead_beyond_noise``, and the numbers behind them), so that
+a program can read the answer of any report. Files hold nothing that
+changes from one writing to the next (no time stamps but the study's own, no
+software versions in PNGs, fixed bootstrap and permutation seeds, JSON keys
+sorted), so writing the same report twice gives the same bytes.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ __all__ = ["FORMATS", "TABLES", "check_formats", "report_folder", "write_report"
 #: What :func:`write_report` can write; it writes ``verdict.json`` whatever the formats.
 FORMATS = ("csv", "parquet", "md", "png", "html")
 #: The tables written as ``<name>.csv`` and ``<name>.parquet``.
-TABLES = ("trials", "curves", "summary", "importances")
+TABLES = ("trials", "curves", "summary", "importances", "final")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -86,9 +87,10 @@ def write_report(
         Parent folder; the report goes to its subfolder :func:`report_folder`.
     formats : iterable of str or str, optional
         Some of :data:`FORMATS` (a list, or text such as ``"csv,html"``):
-        ``csv`` and ``parquet`` write ``trials``, ``curves``, ``summary`` and
-        ``importances`` tables; ``md`` writes ``summary.md`` (the verdict's
-        sentence, then the summary table); ``png`` writes one image per plot;
+        ``csv`` and ``parquet`` write the ``trials``, ``curves``, ``summary``,
+        ``importances`` and ``final`` (test scores of the final fits) tables;
+        ``md`` writes ``summary.md`` (the verdict's sentence, then the summary
+        table); ``png`` writes one image per plot;
         ``html`` writes ``index.html`` with the plots inside. Default: all of
         them (Parquet when pyarrow is installed). ``verdict.json`` is always
         written.

@@ -1,14 +1,16 @@
 """The report as one self-contained HTML page: no script, no link, plots inlined as base64.
 
 The page reads top to bottom: what the study is, the verdict (which optimizer
-is ahead at an equal budget, and how sure that is), the summary, the best
-trial with the code to rebuild it, the plots, then every trial. Every text
-that comes from the study is escaped.
+is ahead at an equal budget, and how sure that is), the summary, the scores
+of each optimizer's best on the held-out test split, the best trial with the
+code to rebuild it, the plots, then every trial. Every text that comes from
+the study is escaped.
 """
 
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Collection, Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -17,6 +19,7 @@ import pandas as pd
 
 from .bestofk import MIN_DRAWS
 from .display import SUMMARY_NUMERIC, format_number, summary_display, trials_display
+from .heldout import score_statistics
 from .tables import ALL
 
 if TYPE_CHECKING:
@@ -37,6 +40,9 @@ CAPTIONS = {
     "schedules": "The learning-rate schedules the trials used, as a multiple of the initial rate.",
     "importances": "How much of the variation of the score each parameter explains, "
     "over all completed trials and within each optimizer.",
+    "test_scores": "Each optimizer's best configuration refit with several training seeds and "
+    "scored on the held-out test split: one point per seed, the bar its mean ± standard "
+    "deviation (the seed noise a lead must exceed).",
 }
 _SUMMARY_NOTE = (
     "Each optimizer first (all its schedules pooled), then each schedule it ran with. "
@@ -91,10 +97,12 @@ def render_page(report: Report, images: Mapping[str, bytes]) -> str:
         '<h2 id="summary">Summary: which optimizer to use</h2>',
         f'<p class="note">{_SUMMARY_NOTE}</p>',
         _summary_table(report.summary) if len(report.summary) else _no_summary(report),
+        '<h2 id="test">Test scores (held-out split)</h2>',
+        _test_scores(report, images.get("test_scores")),
         '<h2 id="best">Best trial</h2>',
         _best(report),
         '<h2 id="plots">Plots</h2>',
-        *(_figure(name, png) for name, png in images.items()),
+        *(_figure(name, png) for name, png in images.items() if name != "test_scores"),
         f'<h2 id="trials">All trials ({len(report.trials)})</h2>',
         _trials_table(report.trials),
         "</main></body></html>",
@@ -130,6 +138,12 @@ def _header(report: Report) -> str:
             f'<p class="banner">The study is not finished: {unfinished}. This report shows '
             "the trials that had finished when it was written; run the study again to "
             "finish it.</p>"
+        )
+    progress = report.final_progress
+    if not unfinished and progress.test_split and progress.missing:
+        lines.append(
+            f'<p class="banner">Final fits: {progress.done} of {progress.expected} done; run '
+            "the study again to finish them.</p>"
         )
     if counts.get("interrupted"):
         lines.append(
@@ -219,12 +233,91 @@ def _best(report: Report) -> str:
         if best.code
         else '<p class="note">No code: a class of this trial is not registered here.</p>'
     )
+    rebuild = "<p>Rebuild its estimator:</p>"
+    if report.spec is not None and best.code:
+        rebuild = (
+            "<p>Rebuild it: this script loads the data as the study did, holds out the same "
+            "test split, cross-validates the model on the study's folds (its mean is the "
+            "trial's score), then fits it on the training part and scores it on the test "
+            "split.</p>"
+        )
     return (
         f"<p>Trial #{best.number} scored <b>{format_number(best.value)}</b>.</p>"
         + _table(params, numeric={"value"})
-        + "<p>Rebuild its estimator:</p>"
+        + rebuild
         + code
     )
+
+
+def _test_scores(report: Report, png: bytes | None) -> str:
+    """The final fits: per optimizer mean, standard deviation and each seed's test score."""
+    spec, final = report.spec, report.final
+    if spec is not None and spec.test_fraction == 0:
+        return (
+            '<p class="note">This study holds out no test split (<code>[evaluate] '
+            "test_fraction = 0</code>): its scores are cross-validation scores of configurations "
+            "chosen on those same scores, so the best of them are optimistic.</p>"
+        )
+    if not len(final):
+        if spec is None:
+            return '<p class="note">This study recorded no scores on a held-out test split.</p>'
+        return f'<p class="note">{_final_plan(report)}</p>'
+    seeds = sorted(final["seed"].unique().tolist())
+    sign = 1.0 if report.maximize else -1.0
+    stats = score_statistics(final)
+    names = sorted(stats, key=lambda o: -sign * stats[o]["mean"] if stats[o]["n"] else math.inf)
+    rows = []
+    for name in names:
+        fits = final[final["optimizer"] == name].set_index("seed")
+        by_seed = {f"seed {seed}": _seed_cell(fits, seed) for seed in seeds}
+        rows.append({
+            "optimizer": name,
+            "trial": f"#{fits['trial'].iloc[0]}",
+            "seeds": str(stats[name]["n"]),
+            "mean": format_number(stats[name]["mean"]),
+            "std": format_number(stats[name]["std"], 2),
+            **by_seed,
+        })  # fmt: skip
+    table = pd.DataFrame(rows)
+    numeric = set(table.columns) - {"optimizer"}
+    parts = [f'<p class="note">{_final_plan(report)}</p>', _table(table, numeric=numeric)]
+    errors = final[final["error"] != ""]
+    for row in errors.itertuples(index=False):
+        parts.append(
+            f'<p class="note">{escape(str(row.optimizer))}, seed {row.seed}: '
+            f"{escape(str(row.error))}</p>"
+        )
+    if png is not None:
+        parts.append(_figure("test_scores", png))
+    return "\n".join(parts)
+
+
+def _seed_cell(fits: pd.DataFrame, seed: int) -> str:
+    """One seed's test score in an optimizer's row (``fits`` indexed by seed)."""
+    if seed not in fits.index:
+        return ""
+    return "failed" if fits.loc[seed, "error"] else format_number(fits.loc[seed, "test_score"])
+
+
+def _final_plan(report: Report) -> str:
+    """What the final fits are, and how many are done when some are missing."""
+    spec, progress = report.spec, report.final_progress
+    seeds = "several training seeds" if spec is None else f"{spec.final_seeds} training seeds"
+    share = "" if spec is None else f" ({format_number(100 * spec.test_fraction)}% of the data)"
+    text = (
+        f"After the search, each optimizer's best configuration (by cross-validation) is refit "
+        f"on the whole training part with {seeds} and scored on the test split{share}, which "
+        "the study held out before its search. The spread over seeds is the training-seed "
+        "noise that a lead between optimizers must exceed."
+    )
+    if _unfinished(report.counts, report.attrs.get("n_trials")):
+        text += " They run once the search has ended."
+    elif progress.missing:
+        text += (
+            f" Final fits: {progress.done} of {progress.expected} done; run the study again "
+            "to finish them."
+        )
+    return escape(text, quote=False)
 
 
 def _figure(name: str, png: bytes) -> str:

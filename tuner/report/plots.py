@@ -34,6 +34,7 @@ __all__ = [
     "lr_score_figure",
     "png_bytes",
     "schedules_figure",
+    "seed_scores_figure",
 ]
 
 #: Resolution of the PNG files (dots per inch).
@@ -46,6 +47,7 @@ SIZES = {
     "lr_score": (12.0, 4.0),
     "schedules": (12.0, 3.5),
     "importances": (12.0, 4.0),
+    "test_scores": (12.0, 4.0),
 }
 _STYLE = {
     "font.size": 9,
@@ -310,4 +312,57 @@ def importances_figure(importances: pd.DataFrame, method: str = "fANOVA") -> Fig
                    xlabel="importance (share)")  # fmt: skip
             ax.grid(axis="y", visible=False)
         figure.suptitle(f"{title} ({method}, completed trials)")
+        return figure
+
+
+def seed_scores_figure(
+    final: pd.DataFrame, maximize: bool = True, scoring: str | None = None
+) -> Figure:
+    """Each optimizer's test scores, one point per training seed, with mean and standard deviation.
+
+    One row per optimizer, the best mean on top; the row's label gives the
+    mean, the standard deviation and the number of seeds (and failed fits).
+    """
+    title = "Test scores (held-out split): each optimizer's best configuration, one point per seed"
+    with _style():
+        figure = _figure("test_scores")
+        names = _present(final["optimizer"]) if len(final) else []
+        scored = final[np.isfinite(final["test_score"])]
+        if not len(scored):
+            return _message(figure, title, "no final fit scored on a held-out test split")
+        sign = 1.0 if maximize else -1.0
+        means = scored.groupby("optimizer", observed=True)["test_score"].mean()
+        # The best ends on top; an optimizer whose fits all failed, at the bottom.
+        names = sorted(names, key=lambda o: sign * means[o] if o in means else -np.inf)
+        ax = figure.subplots()
+        colors = _colors(final["optimizer"].cat.categories)
+        labels = []
+        for row, name in enumerate(names):
+            scores = scored.loc[scored["optimizer"] == name, "test_score"].to_numpy()
+            failed = int((final["optimizer"] == name).sum()) - len(scores)
+            if not len(scores):
+                labels.append(f"{name}\nall {failed} fits failed")
+                continue
+            # Spread the seeds a little across the row, so that equal scores stay visible.
+            offsets = np.linspace(-0.15, 0.15, len(scores)) if len(scores) > 1 else [0.0]
+            std = scores.std(ddof=1) if len(scores) > 1 else 0.0
+            ax.errorbar(scores.mean(), row, xerr=std, fmt="|", color="0.15", ms=22, mew=2,
+                        capsize=5, lw=1.2, zorder=2)  # fmt: skip
+            ax.plot(scores, row + np.asarray(offsets), "o", color=colors[name], ms=6, alpha=0.85,
+                    zorder=3)  # fmt: skip
+            spread = f" ± {std:.2g}" if len(scores) > 1 else ""
+            note = f", {failed} failed" if failed else ""
+            seeds = f"{len(scores)} seed{'s' if len(scores) > 1 else ''}"
+            labels.append(f"{name}\n{scores.mean():.4g}{spread} ({seeds}{note})")
+        ax.set_yticks(range(len(names)), labels)
+        ax.set_ylim(-0.6, len(names) - 0.4)
+        ax.grid(axis="y", visible=False)
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:.4g}"))
+        better = "greater" if maximize else "smaller"
+        what = (
+            f"test score ({scoring}, {better} is better)"
+            if scoring
+            else f"test score ({better} is better)"
+        )
+        ax.set(title=f"{title} (bar: mean ± standard deviation)", xlabel=what)
         return figure

@@ -47,6 +47,29 @@ The rule
     permutation test of the leader against another optimizer rejects at level
     ``1 - confidence``. Otherwise it is undecided, and still names the leader.
 
+On the test split
+    When the study has final fits (:mod:`tuner.final`: each optimizer's best
+    configuration refit with training seeds ``0..seeds-1`` on the training
+    part and scored on the held-out test split), the verdict also says
+    whether the leader's lead there is larger than the training-seed noise.
+    For the leader (the optimizer with the best mean test score when the
+    leader above has none) and each other optimizer ``o``, Welch's t-test
+    (B. L. Welch, "The generalization of 'Student's' problem when several
+    different population variances are involved", Biometrika 34, 1947;
+    ``scipy.stats.ttest_ind(equal_var=False)``) tests, two-sided, that the
+    two sets of seed scores have one mean, without assuming equal variances.
+    The lead is *larger than the seed noise* when the leader's mean test
+    score is ahead of every other optimizer's and every test rejects at level
+    ``1 - confidence``; it is not when another optimizer's mean is as good or
+    a test does not reject; it is unknown (``None``) when an optimizer has
+    fewer than two scored seeds (two sets of scores without any spread count
+    as told apart exactly when they differ). This assumes the seed scores of
+    an optimizer are independent and roughly normal; with 5 seeds the test
+    has little power, so "within the seed noise" means "not shown", not
+    "equal". It says nothing about ``decided``, which the rule above alone
+    sets: the test split checks the search's answer on data the search never
+    saw, at the chosen configurations only.
+
 What "decided" means, and what it assumes
     Decided: on this study's data (its search space, estimator, data set and
     budget ``k``), the leader's draws are told apart from every other
@@ -81,9 +104,17 @@ from .bestofk import (
     probability_best,
 )
 from .display import format_number
+from .heldout import compare_test_scores
 from .summary import draw_scores, finished
 
-__all__ = ["CONFIDENCE", "Verdict", "check_confidence", "compare_draws", "compute_verdict"]
+__all__ = [
+    "CONFIDENCE",
+    "Verdict",
+    "check_confidence",
+    "compare_draws",
+    "compute_verdict",
+    "with_test_scores",
+]
 
 #: Default confidence of a decided verdict.
 CONFIDENCE = 0.95
@@ -109,7 +140,8 @@ class Verdict:
     prob_best : dict
         Optimizer -> bootstrap probability of being best at budget ``k``.
     reason : str
-        The verdict as one sentence.
+        The verdict in words: one sentence, then one about the test split
+        when the study has final fits (no final full stop).
     p_values : dict
         Optimizer -> p-value of the permutation test of the leader against it.
     too_few : tuple of str
@@ -120,6 +152,16 @@ class Verdict:
         Optimizer -> expected best score of ``k`` trials, in the study's direction.
     n_boot, n_perm, seed : int
         Bootstrap resamples, permutations and their seed.
+    test : dict
+        Optimizer -> its final fits' test scores: ``mean``, ``std`` (ddof 1),
+        ``n`` (fits that scored) and ``failed``; empty without final fits.
+    test_leader : str or None
+        The optimizer whose test scores are compared with the others'.
+    test_p_values : dict
+        Optimizer -> p-value of Welch's t-test of ``test_leader`` against it.
+    test_lead_beyond_noise : bool or None
+        Whether ``test_leader``'s lead on the test split is larger than the
+        training-seed noise (see the module docstring); None when unknown.
     """
 
     leader: str | None
@@ -135,6 +177,10 @@ class Verdict:
     n_boot: int = N_BOOT
     n_perm: int = N_PERM
     seed: int = 0
+    test: dict[str, dict[str, float | int]] = field(default_factory=dict)
+    test_leader: str | None = None
+    test_p_values: dict[str, float] = field(default_factory=dict)
+    test_lead_beyond_noise: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The verdict as JSON-ready plain data (the content of ``verdict.json``)."""
@@ -152,6 +198,10 @@ class Verdict:
             "n_boot": self.n_boot,
             "n_perm": self.n_perm,
             "seed": self.seed,
+            "test": {o: {k: _finite(v) for k, v in s.items()} for o, s in self.test.items()},
+            "test_leader": self.test_leader,
+            "test_p_values": {o: _finite(p) for o, p in self.test_p_values.items()},
+            "test_lead_beyond_noise": self.test_lead_beyond_noise,
         }
 
 
@@ -173,6 +223,7 @@ def compute_verdict(
     n_boot: int = N_BOOT,
     n_perm: int = N_PERM,
     seed: int = 0,
+    final: pd.DataFrame | None = None,
 ) -> Verdict:
     """The verdict of a study's trials table: the optimizer ahead at an equal budget, if any.
 
@@ -189,11 +240,40 @@ def compute_verdict(
     n_boot, n_perm, seed : int
         Bootstrap resamples, permutations per test, and their seed (fixed: the
         same trials give the same verdict).
+    final : DataFrame, optional
+        The study's final fits (:func:`tuner.report.heldout.final_table`):
+        the verdict then also compares the leader's test scores with the
+        others' (see the module docstring).
 
     Returns
     -------
     Verdict
     """
+    verdict = _search_verdict(trials, maximize, k, confidence, n_boot, n_perm, seed)
+    return verdict if final is None else with_test_scores(verdict, final, maximize)
+
+
+def with_test_scores(verdict: Verdict, final: pd.DataFrame, maximize: bool = True) -> Verdict:
+    """``verdict`` with the comparison of the final fits' test scores, and its sentence."""
+    comparison = compare_test_scores(
+        final, verdict.leader, maximize=maximize, confidence=verdict.confidence
+    )
+    if comparison is None:
+        return verdict
+    return replace(
+        verdict,
+        reason=f"{verdict.reason}. {comparison.sentence}",
+        test=comparison.statistics,
+        test_leader=comparison.leader,
+        test_p_values=comparison.p_values,
+        test_lead_beyond_noise=comparison.beyond_noise,
+    )
+
+
+def _search_verdict(
+    trials: pd.DataFrame, maximize: bool, k: int | None, confidence: float, n_boot: int,
+    n_perm: int, seed: int,
+) -> Verdict:  # fmt: skip
     confidence = check_confidence(confidence)
     done = finished(trials)
     settings = {"confidence": confidence, "n_boot": n_boot, "n_perm": n_perm, "seed": seed}
