@@ -179,7 +179,7 @@ def compare_test_scores(
     elif p_values and not any(math.isnan(p) for p in p_values.values()):
         beyond = all(p <= alpha for p in p_values.values())
     comparison = HeldOutComparison(statistics, leader, p_values, beyond)
-    return replace(comparison, sentence=_sentence(comparison, sign))
+    return replace(comparison, sentence=_sentence(comparison, sign, alpha))
 
 
 def _scores(final: pd.DataFrame, optimizer: str) -> np.ndarray:
@@ -199,7 +199,7 @@ def _welch(a: np.ndarray, b: np.ndarray) -> float:
 
 
 # -- the sentence --------------------------------------------------------------------
-def _sentence(c: HeldOutComparison, sign: float) -> str:
+def _sentence(c: HeldOutComparison, sign: float, alpha: float) -> str:
     scored = {o: s for o, s in c.statistics.items() if s["n"]}
     leader = c.leader
     text = f"On the test split ({_seeds(scored)}) {leader} scores {_score(scored[leader])}"
@@ -209,7 +209,11 @@ def _sentence(c: HeldOutComparison, sign: float) -> str:
         if lead <= 0:
             where = "behind" if lead < 0 else "level with"
             text += f", {where} {best_other} {_score(scored[best_other])}"
-            text += _p(c.p_values[best_other])
+            p = c.p_values[best_other]
+            if lead < 0 and not math.isnan(p):
+                text += ": a gap larger than the seed noise" if p <= alpha else (
+                    ": within the seed noise")
+            text += _p(p)
         else:
             # The rival is the optimizer the leader is least clearly ahead of.
             unknown = [o for o, p in c.p_values.items() if math.isnan(p)]

@@ -419,7 +419,7 @@ def _share(p: float) -> str:
     """A probability to three digits, never rounded up to 1 or down to 0."""
     if p > 0.999:
         return "> 0.999"
-    if 0 < p < 0.001:
+    if p < 0.001:  # never best in the resamples: rare, not impossible
         return "< 0.001"
     return format_number(float(p), 3)
 
