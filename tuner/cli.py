@@ -13,7 +13,6 @@ import contextlib
 import math
 import os
 import sys
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -28,14 +27,18 @@ import optim
 from .budget import count_trials
 from .storage import (
     StudyNotFoundError,
+    check_journal,
+    check_storage_url,
     check_study_name,
     default_storage,
+    is_local_file,
     load_existing_study,
     mask_url,
     open_existing_storage,
 )
 from .study import BACKENDS, StudyAborted, check_backend, run_study, start_workers
 from .studyfile import StudyFileError, load_study_file, requested_workers
+from .worker import quiet_libraries
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -72,8 +75,14 @@ def _cmd_optimizers(args: argparse.Namespace) -> int:
 
 
 def _storage_arg(args: argparse.Namespace, fallback: str | None) -> str | None:
-    """--storage, else $TUNER_STORAGE, else ``fallback``."""
-    return args.storage or os.environ.get("TUNER_STORAGE") or fallback
+    """--storage, else $TUNER_STORAGE (unless empty), else ``fallback``; checked."""
+    storage = args.storage if args.storage is not None else os.environ.get("TUNER_STORAGE")
+    if not storage and args.storage is None:
+        return fallback
+    try:
+        return check_storage_url(storage)
+    except ValueError as exc:
+        raise UsageError(f"--storage: {exc}") from None
 
 
 @contextlib.contextmanager
@@ -103,7 +112,7 @@ def _check_backend(args: argparse.Namespace, storage: str) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    with _workers_started(args, args.n_jobs or requested_workers(args.study_file)):
+    with _workers_started(args, requested_workers(args.study_file, args.n_jobs, args.n_trials)):
         from .report import Report, report_folder
         from .runner import build_study, study_allocation
 
@@ -112,6 +121,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         n_jobs = args.n_jobs or spec.n_jobs
         storage = _storage_arg(args, spec.storage) or default_storage(spec.name, args.out)
         _check_backend(args, storage)
+        if is_local_file(storage):  # before anything is said or started
+            check_journal(Path(storage))
         parts = build_study(spec)
     where = mask_url(storage)
     print(
@@ -189,9 +200,9 @@ def _save_best_model(study: optuna.Study, refit, folder: Path) -> str | None:
     params = ", ".join(
         f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items()
     )
-    test = f"; test score {refit.score(model):.4f}" if refit.has_test else ""
+    test = f"; test score {_score(refit.score(model))}" if refit.has_test else ""
     return (
-        f"best: trial {best.number} ({params}), cross-validation score {best.value:.4f}{test}; "
+        f"best: trial {best.number} ({params}), cross-validation score {_score(best.value)}{test}; "
         f"saved to {folder / 'best_model.joblib'}"
     )
 
@@ -261,7 +272,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
             # and interrupted trials).
             ended, budget = count_trials(study)["counted"], study.user_attrs.get("n_trials")
             try:
-                best = f"{study.best_value:.4f}"
+                best = _score(study.best_value)
             except (ValueError, RuntimeError):  # no trial completed; several objectives
                 best = "-"
             trials = f"{ended}/{budget}" if isinstance(budget, int) else str(ended)
@@ -298,6 +309,12 @@ def _final_fits_done(study: optuna.Study, searched: bool) -> str:
 
     expected = len(best_per_optimizer(study)) * spec.final_seeds
     return f"{expected - len(missing_fits(study, spec.final_seeds))}/{expected}"
+
+
+def _score(value: float) -> str:
+    """A score to four decimals, or four significant digits when that would mislead
+    (``1e+280`` rather than 281 digits, ``3.2e-07`` rather than ``0.0000``)."""
+    return f"{value:.4f}" if value == 0 or 1e-3 <= abs(value) < 1e6 else f"{value:.4g}"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -430,18 +447,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    quiet_libraries()
     try:
         return args.func(args)
     except (StudyFileError, StudyNotFoundError, UsageError) as exc:
-        print(f"tuner: {exc}", file=sys.stderr)
+        print(f"tuner: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("\ntuner: interrupted; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     except StudyAborted as exc:
-        print(f"tuner: {exc}", file=sys.stderr)
+        print(f"tuner: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILURE
     except ImportError as exc:
         print(

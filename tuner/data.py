@@ -11,6 +11,7 @@ their data and are not accepted (save such data as CSV instead).
 
 from __future__ import annotations
 
+import csv
 import inspect
 from pathlib import Path
 
@@ -20,7 +21,10 @@ import sklearn.datasets
 
 from .studyfile import DataSpec, StudyFileError, _suggest
 
-__all__ = ["bundled_datasets", "check_data", "generators", "load_data"]
+__all__ = ["MAX_MAGNITUDE", "bundled_datasets", "check_data", "generators", "load_data"]
+
+#: Largest feature magnitude accepted: the square of a larger one overflows float64.
+MAX_MAGNITUDE = 1e150
 
 
 def bundled_datasets() -> list[str]:
@@ -167,6 +171,12 @@ def _read_csv(data: DataSpec, path: Path, **options) -> pd.DataFrame:
 
 
 def _load_csv(data: DataSpec, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    # pandas renames a repeated column ("label" -> "label.1"): a second target column
+    # would then leak the target into the features.
+    header = next(csv.reader(_read_csv_header(data, path)), [])
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise _error(data, "csv", f"repeated column names {repeated}: give every column its own")
     frame = _read_csv(data, path)
     features = frame.drop(columns=[data.target])
     if features.columns.empty:
@@ -183,4 +193,21 @@ def _load_csv(data: DataSpec, path: Path) -> tuple[np.ndarray, np.ndarray]:
     infinite = features.columns[~np.isfinite(X).all(axis=0)].tolist()
     if infinite:
         raise _error(data, "csv", f"infinite values in columns {infinite}: clip or drop them")
+    huge = features.columns[(np.abs(X) > MAX_MAGNITUDE).any(axis=0)].tolist()
+    if huge:
+        raise _error(
+            data, "csv", f"values beyond {MAX_MAGNITUDE:.0e} in columns {huge}: their squares "
+            "overflow in scaling and training; rescale them"
+        )  # fmt: skip
     return X, frame[data.target].to_numpy()
+
+
+def _read_csv_header(data: DataSpec, path: Path) -> list[str]:
+    """The first line of the CSV file (for its column names as written)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return [f.readline()]
+    except FileNotFoundError:
+        raise _error(data, "csv", f"file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _error(data, "csv", f"cannot read {path}: {exc}") from None

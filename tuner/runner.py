@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.metrics import check_scoring
 
 from . import estimators
 from .allocation import EqualAllocation
@@ -28,11 +34,38 @@ class StudyParts:
     refit: Refit
 
 
+def _check_target(spec: StudySpec, estimator, y: np.ndarray) -> None:
+    """Refuse a target the estimator or the scorer cannot work with, before any trial
+    fails on it: one class for a classifier, text for a regressor, a scorer that does
+    not fit the task (ROC AUC of three classes). The scorer is tried on a dummy model."""
+    classifier = is_classifier(estimator)
+    if classifier and len(np.unique(y)) < 2:
+        raise StudyFileError(spec.path, "data", f"the target has a single class ({y.flat[0]!r}): "
+                             "a classifier needs two or more")  # fmt: skip
+    if not classifier and not np.issubdtype(y.dtype, np.number):
+        raise StudyFileError(
+            spec.path, "data", f"the target is not numeric ({y.dtype}) but {spec.estimator} is "
+            "a regressor: choose a classifier, or encode the target as numbers"
+        )  # fmt: skip
+    dummy = DummyClassifier() if classifier else DummyRegressor()
+    X = np.zeros((len(y), 1))
+    try:
+        scorer = check_scoring(dummy.fit(X, y), spec.scoring)
+        with warnings.catch_warnings():  # a dummy's constant predictions warn, and mean nothing
+            warnings.simplefilter("ignore")
+            scorer(dummy, X, y)
+    except ValueError as exc:
+        reason = str(exc).splitlines()[0]
+        raise StudyFileError(spec.path, "study.scoring", f"{spec.scoring!r} cannot score this "
+                             f"study's target: {reason}") from None  # fmt: skip
+
+
 def build_study(spec: StudySpec) -> StudyParts:
     """Load a study file's data, hold out its test split, and build the objective
     (on the training part) and the final fits (see :mod:`tuner.final`)."""
     X, y = load_data(spec.data, spec.path.parent)
     estimator = getattr(estimators, spec.estimator)(**spec.estimator_params)
+    _check_target(spec, estimator, y)
     seed = 0 if spec.seed is None else spec.seed
     try:  # the split and the folds depend on the data, which the file's reader did not see
         X_train, X_test, y_train, y_test = hold_out_test(

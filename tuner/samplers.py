@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,15 @@ def _gp(seed: int | None, **options: Any) -> optuna.samplers.BaseSampler:
     return optuna.samplers.GPSampler(seed=seed, **options)
 
 
+def _cmaes(seed: int | None, **options: Any) -> optuna.samplers.BaseSampler:
+    if importlib.util.find_spec("cmaes") is None:
+        raise ValueError(
+            "sampler 'cmaes' needs the cmaes package: pip install 'optim-tuner[cmaes]', "
+            "or choose another sampler"
+        )
+    return optuna.samplers.CmaEsSampler(seed=seed, **options)
+
+
 def _tpe(seed: int | None, **options: Any) -> optuna.samplers.BaseSampler:
     # Workers sample while others' trials run: Optuna recommends the constant liar
     # for parallel runs, so that they do not all try the same region. With one
@@ -31,7 +41,7 @@ SAMPLERS: dict[str, Callable[..., optuna.samplers.BaseSampler]] = {
     "tpe": _tpe,
     "random": lambda seed, **o: optuna.samplers.RandomSampler(seed=seed, **o),
     "qmc": lambda seed, **o: optuna.samplers.QMCSampler(seed=seed, **o),
-    "cmaes": lambda seed, **o: optuna.samplers.CmaEsSampler(seed=seed, **o),
+    "cmaes": _cmaes,
     "gp": _gp,
 }
 
@@ -46,9 +56,46 @@ PRUNERS: dict[str, Callable[..., optuna.pruners.BasePruner]] = {
 DEFAULT_PRUNER = "successive_halving"
 
 
+#: The Optuna class behind each name, whose signature types the options.
+_CLASSES: dict[str, type] = {
+    "tpe": optuna.samplers.TPESampler,
+    "random": optuna.samplers.RandomSampler,
+    "qmc": optuna.samplers.QMCSampler,
+    "cmaes": optuna.samplers.CmaEsSampler,
+    "gp": optuna.samplers.GPSampler,
+    **PRUNERS,
+}
+_PLAIN_TYPES = {
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+}
+
+
+def _check_types(kind: str, name: str, options: Mapping[str, Any]) -> None:
+    """Refuse options whose value the class's signature rules out (Optuna checks few
+    of them, so a bad one would fail every trial): a string for an ``int``, any value
+    given as text for a function such as ``constraints_func``."""
+    parameters = inspect.signature(_CLASSES[name]).parameters
+    for key, value in options.items():
+        annotation = getattr(parameters.get(key), "annotation", inspect.Parameter.empty)
+        text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+        if "Callable" in text and not callable(value):
+            raise ValueError(f"{kind} {name!r}: option {key!r} must be a function, got {value!r}")
+        types = [t.strip() for t in text.split("|") if t.strip() != "None"]
+        if types and all(t in _PLAIN_TYPES for t in types):
+            if not any(_PLAIN_TYPES[t](value) for t in types):
+                raise ValueError(
+                    f"{kind} {name!r}: option {key!r} must be {' or '.join(types)}, "
+                    f"got {value!r}"
+                )
+
+
 def _build(kind: str, table: Mapping[str, Callable], name: str, *args: Any, **options: Any):
     if name not in table:
         raise ValueError(f"unknown {kind} {name!r}; choose one of {', '.join(table)}")
+    _check_types(kind, name, options)
     try:
         return table[name](*args, **options)
     except TypeError as exc:  # an option the class does not take

@@ -146,6 +146,11 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         """
         if self.allocation not in ALLOCATIONS:
             raise ValueError(f"allocation must be one of {ALLOCATIONS}, got {self.allocation!r}")
+        if isinstance(self.scoring, list | tuple | set | dict):
+            raise ValueError(
+                "scoring must be one scorer (a name or a callable): the search maximizes a "
+                f"single score, got {self.scoring!r}"
+            )
         seed = self.random_state
         folds = make_folds(self.estimator, X, y, self.cv, random_state=0 if seed is None else seed)
         horizon = schedule_horizon(self.estimator, min(len(train) for train, _ in folds))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import importlib.util
+import json
 import os
 import re
 import warnings
@@ -20,6 +21,8 @@ __all__ = [
     "JOURNAL_FILE",
     "FlockLock",
     "StudyNotFoundError",
+    "check_journal",
+    "check_storage_url",
     "check_study_name",
     "default_storage",
     "exclusive",
@@ -35,7 +38,7 @@ __all__ = [
 
 #: File name of the embedded journal storage inside ``reports/<study>/``.
 JOURNAL_FILE = "journal.log"
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def check_study_name(name: str) -> str:
@@ -44,7 +47,7 @@ def check_study_name(name: str) -> str:
     Study names become folders under ``reports/``, so only letters, digits,
     ``.``, ``_`` and ``-`` are allowed, starting with a letter or digit.
     """
-    if not isinstance(name, str) or not _SAFE_NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or ".." in name:
         raise ValueError(
             f"study name {name!r} is not allowed: use 1-128 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit, without '..'"
@@ -57,18 +60,28 @@ def default_storage(study_name: str, directory: str | os.PathLike = "reports") -
     return str(Path(directory) / check_study_name(study_name) / JOURNAL_FILE)
 
 
-_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):\S*@")
+# The password of ``scheme://user:password@host``: without spaces (then any character),
+# or with spaces but without "/" (so that "tcp://host:8786/x and a@b" keeps its port).
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):(?:[^@\s]*|[^@/\n]*)@")
+# Secrets given as key=value: URL query parameters (?password=...) and libpq's
+# "host=h password=s" connection strings.
+_KEY_VALUE = re.compile(
+    r"(?i)\b(password|passwd|pwd|sslpassword|secret|token|api_?key|access_token)=[^&\s'\"]*"
+)
 
 
 def mask_url(text: str) -> str:
-    """``text`` with the password of every URL in it replaced by ``***``.
+    """``text`` with every credential in it replaced by ``***``.
 
-    Safe to print, log or write: ``postgresql://user:secret@host/db`` becomes
-    ``postgresql://user:***@host/db``.
+    Safe to print, log or write. Masked: the password of any URL
+    (``postgresql://user:secret@host/db`` becomes ``postgresql://user:***@host/db``,
+    ``tcp://user:secret@host:8786`` likewise, a password with spaces too) and
+    secrets given as ``key=value`` (``?password=secret``, ``sslpassword=``,
+    ``token=``, ``api_key=``, libpq's ``"host=h password=secret"``).
     """
     if not isinstance(text, str):
         return text
-    return _CREDENTIALS.sub(r"\1:***@", text)
+    return _KEY_VALUE.sub(r"\1=***", _USERINFO.sub(r"\1:***@", text))
 
 
 def is_local_file(storage: str | optuna.storages.BaseStorage) -> bool:
@@ -138,14 +151,78 @@ def open_storage(storage: str | optuna.storages.BaseStorage) -> optuna.storages.
     if "://" in storage:
         return open_database(
             storage,
-            heartbeat_interval=int(os.environ.get("TUNER_HEARTBEAT_INTERVAL", 10)),
-            grace_period=int(os.environ.get("TUNER_GRACE_PERIOD", 30)),
+            heartbeat_interval=_seconds_from_env("TUNER_HEARTBEAT_INTERVAL", 10),
+            grace_period=_seconds_from_env("TUNER_GRACE_PERIOD", 30),
         )
     path = Path(storage)
+    check_journal(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FlockLock(str(path))
     repair_journal(path, lock)
     return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
+
+
+def check_storage_url(storage: str) -> str:
+    """Return ``storage`` if it is a file path or a database URL that SQLAlchemy knows.
+
+    Raises ``ValueError`` (the URL masked) for an empty value or an unknown scheme
+    (``bogus://x``, Optuna's removed ``redis://``), before anything is contacted.
+    """
+    if not storage.strip():
+        raise ValueError("must not be empty; leave it out for the default")
+    if "://" not in storage:
+        return storage
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        make_url(_driver_url(storage)).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        raise ValueError(
+            f"{mask_url(storage)!r} is not a storage: give a journal file path or a database "
+            "URL such as sqlite:///studies.db or postgresql://user@host/db"
+        ) from None
+    return storage
+
+
+def check_journal(path: Path) -> None:
+    """Raise :class:`StudyNotFoundError` if ``path`` exists but is not an Optuna journal.
+
+    A journal's first line is a JSON record with an ``op_code``; any other file
+    (a notes file, a profile given as a storage by mistake) is neither read as a
+    study nor written to.
+    """
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise StudyNotFoundError(f"{path} is not a file, so not a journal storage")
+    with open(path, "rb") as f:
+        first = f.readline(1 << 20)
+    if not first:
+        return  # an empty journal: a study being created
+    try:
+        record = json.loads(first)
+    except ValueError:
+        record = None
+    if not (isinstance(record, dict) and "op_code" in record):
+        raise StudyNotFoundError(
+            f"{path} is not an Optuna journal file (its first line is no journal record); "
+            "it is left as it is: give another storage path"
+        )
+
+
+def _seconds_from_env(name: str, default: int) -> int:
+    """A whole number of seconds >= 1 from the environment variable ``name``."""
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name} must be a whole number of seconds >= 1, got {text!r}")
+    return value
 
 
 class StudyNotFoundError(LookupError):
@@ -161,11 +238,16 @@ def _sqlite_path(url: str) -> str | None:
 
 def open_existing_storage(storage: str) -> optuna.storages.BaseStorage:
     """:func:`open_storage` for reading: a journal or SQLite file that is not there
-    raises :class:`StudyNotFoundError` instead of being created."""
+    raises :class:`StudyNotFoundError` instead of being created, and a journal
+    file is left untouched (its torn last record, if any, is skipped, not moved)."""
     path = _sqlite_path(storage) or storage
     if (path != storage or is_local_file(storage)) and not Path(path).is_file():
         raise StudyNotFoundError(f"no study storage at {mask_url(storage)}")
-    return open_storage(storage)
+    if not is_local_file(storage):
+        return open_storage(storage)
+    # Read only: a torn last record is skipped by Optuna's reader, not cut off here.
+    check_journal(Path(storage))
+    return JournalStorage(JournalFileBackend(storage, lock_obj=FlockLock(storage)))
 
 
 def load_existing_study(storage: str, study_name: str) -> optuna.Study:

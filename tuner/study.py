@@ -439,8 +439,8 @@ def check_backend(storage: str, backend: str, scheduler: str | None) -> None:
         raise ValueError(f"a Dask scheduler needs backend='dask', got backend={backend!r}")
     if scheduler is not None and is_local_file(storage) and not _is_loopback(scheduler):
         raise ValueError(
-            f"the Dask scheduler {scheduler!r} may have workers on other machines: it needs "
-            "a storage every worker can reach (for example postgresql://...); "
+            f"the Dask scheduler {mask_url(scheduler)!r} may have workers on other machines: it "
+            "needs a storage every worker can reach (for example postgresql://...); "
             f"{mask_url(storage)!r} is a file on this machine"
         )
 

@@ -97,7 +97,7 @@ from .allocation import ALLOCATIONS
 from .pruning import fair_pruner_spec
 from .samplers import DEFAULT_PRUNER, PRUNERS, SAMPLERS, make_pruner, make_sampler
 from .space import DEFAULT_OPTIMIZERS, DEFAULT_SCHEDULES, SearchSpace
-from .storage import check_study_name, mask_url
+from .storage import check_storage_url, check_study_name, mask_url
 
 __all__ = [
     "ComponentSpec",
@@ -450,9 +450,10 @@ def _read_name(study: _Table, default_name: str) -> str:
 
 def _read_storage(study: _Table) -> str | None:
     storage = study.get("storage", "a string", default=None)
-    if storage is not None and not storage.strip():
-        raise study.error("storage", reason="must not be empty; leave it out for the default")
-    return storage
+    try:
+        return None if storage is None else check_storage_url(storage)
+    except ValueError as exc:
+        raise study.error("storage", reason=str(exc)) from None
 
 
 def _read_validation(study: _Table) -> dict[str, Any]:
@@ -800,10 +801,19 @@ def _read_space(space: _Table, estimator: type, fixed: Mapping[str, Any]) -> dic
 
 
 # -- the file ----------------------------------------------------------------------------
+#: Largest study file read: a study file is a page of TOML, not data.
+MAX_FILE_BYTES = 1 << 20
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise StudyFileError(path, "", "not a regular file (a device or a pipe?)")
         with path.open("rb") as f:
-            return tomllib.load(f)
+            text = f.read(MAX_FILE_BYTES + 1)
+        if len(text) > MAX_FILE_BYTES:
+            raise StudyFileError(path, "", f"larger than {MAX_FILE_BYTES} bytes: not a study file")
+        return tomllib.loads(text.decode("utf-8"))
     except FileNotFoundError:
         raise StudyFileError(path, "", "file not found") from None
     except IsADirectoryError:
@@ -816,20 +826,30 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise StudyFileError(path, "", f"invalid TOML: {exc}") from None
 
 
-def requested_workers(path: str | Path) -> int | None:
-    """The file's ``study.n_jobs`` if it reads as one, without checking the rest.
+def requested_workers(
+    path: str | Path, n_jobs: int | None = None, n_trials: int | None = None
+) -> int | None:
+    """Worker processes a run of the file will want, without checking the rest of it.
 
+    ``n_jobs`` and ``n_trials`` (the command's options) win over the file's
+    ``study.n_jobs`` and ``study.n_trials``; never more workers than trials.
     Lets the command line start worker processes before :func:`load_study_file`,
-    which imports scikit-learn, checks the file; None when the value is missing
-    or not a worker count (the check then says why).
+    which imports scikit-learn, checks the file; None when the file gives no
+    worker count (the check then says why).
     """
     try:
-        with open(path, "rb") as f:
-            value = tomllib.load(f).get("study", {}).get("n_jobs")
-    except (OSError, ValueError, AttributeError):  # ValueError: not UTF-8, not TOML
+        study = _read_toml(Path(path)).get("study", {})
+        n_jobs = n_jobs or study.get("n_jobs")
+        n_trials = n_trials or study.get("n_trials")
+    except (StudyFileError, AttributeError):
+        return n_jobs
+
+    def count(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+    if not (count(n_jobs) or n_jobs == -1):
         return None
-    valid = isinstance(value, int) and not isinstance(value, bool) and (value >= 1 or value == -1)
-    return value if valid else None
+    return min(n_jobs, n_trials) if count(n_jobs) and count(n_trials) else n_jobs
 
 
 def load_study_file(path: str | Path) -> StudySpec:

@@ -41,6 +41,7 @@ __all__ = [
     "WorkerConfig",
     "new_trial",
     "preload",
+    "quiet_libraries",
     "retry",
     "run_worker",
     "starts_own_trials",
@@ -160,10 +161,27 @@ def run_worker(
         return _work(cfg, index, storage)
 
 
+def quiet_libraries() -> None:
+    """Keep the libraries' notes on their own internals off the user's terminal.
+
+    Optuna's experimental and future-change notes, SQLAlchemy's (pages long on
+    a dropped connection), and the numeric RuntimeWarnings of training (an
+    overflow is a diverged trial, recorded as such) say nothing a user can act
+    on. The project's own warnings (a repaired journal) still show.
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"optuna")
+    warnings.filterwarnings("ignore", module=r"sqlalchemy")
+    warnings.filterwarnings(
+        "ignore", category=RuntimeWarning, module=r"(numpy|scipy|sklearn|optim|tuner\.estimators)"
+    )
+
+
 def _work(
     cfg: WorkerConfig, index: int, storage: optuna.storages.BaseStorage | None
 ) -> dict[str, Any]:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    quiet_libraries()
     study = retry(
         optuna.load_study,
         study_name=cfg.study_name,

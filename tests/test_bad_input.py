@@ -1,0 +1,199 @@
+"""Bad input is refused before any trial runs (exit 2, one line naming file and key),
+secrets never reach the terminal or the files, and read-only commands write nothing."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import optuna
+import pytest
+from sklearn.datasets import load_iris
+from test_cli import study_file
+
+from tuner import LogisticClassifier, OptimizerSearchCV
+from tuner.cli import main
+from tuner.storage import check_study_name, mask_url, open_storage
+from tuner.studyfile import MAX_FILE_BYTES, requested_workers
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("postgresql://u:secret@h/db", "postgresql://u:***@h/db"),
+        ("postgresql://u:se cret@h/db", "postgresql://u:***@h/db"),
+        ("postgresql://u:p/w@h:5432/db", "postgresql://u:***@h:5432/db"),
+        ("postgresql://u@h/db?password=secret&sslmode=require",
+         "postgresql://u@h/db?password=***&sslmode=require"),
+        ("error: host=h password=secret dbname=x", "error: host=h password=*** dbname=x"),
+        ("--scheduler tcp://user:secret@host:8786", "--scheduler tcp://user:***@host:8786"),
+        ("mysql://r:pw@h/x?sslpassword=zz&token=tt", "mysql://r:***@h/x?sslpassword=***&token=***"),
+        # Nothing to mask: a port, a file, an address in text.
+        ("tcp://host:8786/x and a@b", "tcp://host:8786/x and a@b"),
+        ("sqlite:///a.db?timeout=30", "sqlite:///a.db?timeout=30"),
+    ],
+)  # fmt: skip
+def test_every_credential_form_is_masked(text, masked):
+    assert mask_url(text) == masked
+
+
+def test_a_password_in_a_query_never_reaches_the_output_or_the_study(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/s.db?password=s3cret-pw"
+    path = study_file(tmp_path, n_trials=2)
+    assert main(["run", str(path), "--storage", url, "--out", str(tmp_path / "r"),
+                 "--no-progress"]) == 0  # fmt: skip
+    assert main(["list", "--storage", url]) == 0
+    captured = capsys.readouterr()
+    assert "s3cret-pw" not in captured.out + captured.err
+    study = optuna.load_study(study_name="cli", storage=url)
+    assert "s3cret-pw" not in str(study.user_attrs)
+    for file in (tmp_path / "r" / "cli").iterdir():
+        if file.suffix in (".html", ".csv", ".json", ".md"):
+            assert "s3cret-pw" not in file.read_text(), file
+
+
+def test_a_study_name_with_a_trailing_newline_is_refused():
+    with pytest.raises(ValueError, match="not allowed"):
+        check_study_name("abc\n")
+
+
+def run_fails(args, capsys, *fragments) -> str:
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+def test_a_device_or_a_huge_file_is_not_read_as_a_study(tmp_path, capsys):
+    run_fails(["run", "/dev/zero", "--out", str(tmp_path)], capsys, "/dev/zero", "not a regular")
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * MAX_FILE_BYTES)
+    run_fails(["run", str(big), "--out", str(tmp_path)], capsys, "larger than")
+    assert requested_workers("/dev/zero") is None
+
+
+def test_workers_started_ahead_are_capped_at_the_trials(tmp_path):
+    path = study_file(tmp_path, n_trials=2, n_jobs=2)
+    assert requested_workers(path, 24) == 2
+    assert requested_workers(path, 24, 5) == 5
+    assert requested_workers(path) == 2
+
+
+def test_a_bad_heartbeat_interval_names_its_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUNER_HEARTBEAT_INTERVAL", "abc")
+    with pytest.raises(ValueError, match="TUNER_HEARTBEAT_INTERVAL must be a whole number"):
+        open_storage(f"sqlite:///{tmp_path}/s.db")
+
+
+@pytest.mark.parametrize(("option", "fragment"), [
+    ("", "--storage: must not be empty"),
+    ("bogus://x", "--storage: 'bogus://x' is not a storage"),
+    ("bogus://u:pw@h", "'bogus://u:***@h' is not a storage"),
+])  # fmt: skip
+def test_a_bad_storage_option_is_a_usage_error(tmp_path, capsys, option, fragment):
+    run_fails(["list", "--storage", option], capsys, fragment)
+
+
+def test_a_file_that_is_not_a_journal_is_neither_read_nor_written(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("line one\nline two")  # no newline at the end: it looks torn
+    for args in (["list", "--storage", str(notes)], ["report", "x", "--storage", str(notes)]):
+        run_fails(args, capsys, "not an Optuna journal file")
+    path = study_file(tmp_path, n_trials=2)
+    path.write_text(path.read_text().replace("[study]\n", f'[study]\nstorage = "{notes}"\n'))
+    run_fails(["run", str(path), "--out", str(tmp_path)], capsys, "not an Optuna journal file")
+    assert notes.read_text() == "line one\nline two"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("notes")) == [
+        "notes.txt"
+    ]
+
+
+def test_read_only_commands_leave_a_torn_journal_as_it_is(tmp_path, capsys):
+    path = study_file(tmp_path, n_trials=2)
+    out = tmp_path / "r"
+    assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0
+    journal = out / "cli" / "journal.log"
+    with open(journal, "ab") as f:
+        f.write(b'{"op_code": 5, "worker_id"')  # a writer killed mid-record
+    before = journal.read_bytes()
+    assert main(["list", "--storage", str(journal)]) == 0
+    assert main(["report", "cli", "--storage", str(journal), "--out", str(tmp_path / "r2"),
+                 "--format", "csv"]) == 0  # fmt: skip
+    assert journal.read_bytes() == before and not journal.with_name("journal.log.torn").exists()
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    ("study", "key", "fragment"),
+    [
+        ('[study.sampler]\nname = "tpe"\nn_startup_trials = "x"', "study.sampler", "must be int"),
+        ('[study.sampler]\nname = "tpe"\nconstraints_func = "lambda t: [0]"', "study.sampler",
+         "must be a function"),
+        ('storage = "bogus://x"', "study.storage", "is not a storage"),
+    ],
+)  # fmt: skip
+def test_options_that_would_fail_every_trial_are_refused(tmp_path, capsys, study, key, fragment):
+    path = study_file(tmp_path)
+    path.write_text(path.read_text().replace("[study]\n", f"[study]\n{study}\n", 1)
+                    if not study.startswith("[") else path.read_text() + study + "\n")
+    run_fails(["run", str(path), "--out", str(tmp_path)], capsys, f"{path}: {key}: ", fragment)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cmaes") is not None, reason="cmaes is here")
+def test_cmaes_without_its_package_is_refused_with_the_install_line(tmp_path, capsys):
+    path = study_file(tmp_path)
+    path.write_text(path.read_text().replace("[study]\n", '[study]\nsampler = "cmaes"\n'))
+    run_fails(["run", str(path), "--out", str(tmp_path)], capsys, "study.sampler",
+              "optim-tuner[cmaes]")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "estimator", "study", "key", "fragment"),
+    [
+        ('csv = "d.csv"\ntarget = "label"', "LogisticClassifier", "", "data.csv",
+         "repeated column names ['label']"),
+        ('csv = "h.csv"\ntarget = "label"', "LogisticClassifier", "", "data.csv",
+         "values beyond"),
+        ('csv = "one.csv"\ntarget = "label"', "LogisticClassifier", "", "data",
+         "a single class"),
+        ('csv = "text.csv"\ntarget = "label"', "LinearRegressor", "", "data", "not numeric"),
+        ('dataset = "iris"', "LogisticClassifier", 'scoring = "roc_auc"', "study.scoring",
+         "cannot score this study's target"),
+    ],
+)  # fmt: skip
+def test_data_the_study_cannot_use_is_refused_before_any_trial(
+    tmp_path, capsys, data, estimator, study, key, fragment
+):
+    (tmp_path / "d.csv").write_text("a,b,label,label\n" + "1,2,0,0\n3,4,1,1\n" * 5)
+    (tmp_path / "h.csv").write_text("a,label\n1e200,0\n" + "3,1\n2,0\n" * 5)
+    (tmp_path / "one.csv").write_text("a,label\n" + "1,0\n2,0\n" * 5)
+    (tmp_path / "text.csv").write_text("a,label\n" + "1,x\n2,y\n" * 5)
+    path = tmp_path / "s.toml"
+    path.write_text(f"[study]\ncv = 2\n{study}\n[data]\n{data}\n[estimator]\n"
+                    f'class = "{estimator}"\n')  # fmt: skip
+    run_fails(["run", str(path), "--out", str(tmp_path / "r")], capsys, f"{path}: {key}: ",
+              fragment)  # fmt: skip
+    assert not (tmp_path / "r").exists()  # nothing was created, no trial spent
+
+
+def test_a_search_refuses_several_metrics_up_front():
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="one scorer"):
+        OptimizerSearchCV(LogisticClassifier(), scoring=["accuracy", "f1_macro"]).fit(X, y)
+
+
+def test_the_best_score_is_printed_in_a_readable_width(tmp_path, capsys):
+    storage = str(tmp_path / "j.log")
+    study = optuna.create_study(study_name="huge", storage=open_storage(storage),
+                                direction="maximize")  # fmt: skip
+    study.add_trial(optuna.trial.create_trial(value=1e280))
+    assert main(["list", "--storage", storage]) == 0
+    assert "1e+280" in capsys.readouterr().out
+
+
+def test_a_scheduler_password_is_masked_in_its_error(tmp_path, capsys):
+    path = study_file(tmp_path)
+    run_fails(["run", str(path), "--backend", "dask", "--scheduler",
+               "tcp://user:s3cret@scheduler.example:8786", "--out", str(tmp_path)], capsys,
+              "tcp://user:***@scheduler.example:8786")  # fmt: skip
