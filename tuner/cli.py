@@ -12,10 +12,12 @@ import argparse
 import contextlib
 import math
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import optuna
 
@@ -440,6 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tuner`` command; returns the exit code."""
     parser = build_parser()
@@ -448,6 +454,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     quiet_libraries()
+    # `kill PID` stops a run as Ctrl-C does: running trials are failed as interrupted.
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
     except (StudyFileError, StudyNotFoundError, UsageError) as exc:
@@ -471,6 +479,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"tuner: error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILURE
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -394,6 +394,7 @@ def run_study(
         n_trials=n_trials,
         first_trial=first_trial,
         allocation=allocation,
+        run_pid=os.getpid(),
     )
     bar = ProgressBar(study, n_trials, enabled=progress)
     bar.start()

@@ -73,6 +73,7 @@ class WorkerConfig:
     blas_threads: int = 1
     n_trials: int = 0  # the run's budget; on a journal file, workers start trials up to it
     allocation: EqualAllocation | None = None  # equal shares per optimizer, or the sampler's
+    run_pid: int = 0  # the run's process; a worker process whose parent dies stops
     first_trial: int = 0  # this run's trials are numbered from here (see _same_error_everywhere)
 
 
@@ -196,7 +197,10 @@ def _work(
     scan_interval = _heartbeat_interval(study._storage)
     next_scan = next_stop_check = 0.0
     own_trials = starts_own_trials(cfg.storage)
+    parent = os.getppid()
     while cfg.deadline is None or time.time() < cfg.deadline:
+        if os.getpid() != cfg.run_pid and os.getppid() != parent:
+            break  # the run's process died (killed outright): start no new trial
         if time.monotonic() >= next_stop_check:
             # The storage's own dict: Study.user_attrs deep-copies every attribute each time.
             attrs = retry(study._storage.get_study_user_attrs, study._study_id)
