@@ -197,3 +197,27 @@ def test_a_scheduler_password_is_masked_in_its_error(tmp_path, capsys):
     run_fails(["run", str(path), "--backend", "dask", "--scheduler",
                "tcp://user:s3cret@scheduler.example:8786", "--out", str(tmp_path)], capsys,
               "tcp://user:***@scheduler.example:8786")  # fmt: skip
+
+
+def test_a_worker_refuses_a_study_file_of_another_study(tmp_path, capsys):
+    from tuner.runner import build_study
+    from tuner.study import run_study
+    from tuner.studyfile import load_study_file
+
+    first = load_study_file(study_file(tmp_path, name="a", n_trials=2))
+    (tmp_path / "b").mkdir()
+    other = study_file(tmp_path / "b", name="b")
+    storage = str(tmp_path / "j.log")
+    run_study(build_study(first).objective, study_name="a", n_trials=2, storage=storage,
+              study_attrs={"spec": first.to_attrs()}, progress=False)  # fmt: skip
+    run_fails(["worker", "--study", "a", "--storage", storage, "--study-file", str(other)],
+              capsys, f"{other}: study.name: differs from what study 'a' recorded")  # fmt: skip
+    changed = tmp_path / "b" / "a.toml"
+    changed.write_text((tmp_path / "a.toml").read_text().replace('"adam"', '"momentum"'))
+    run_fails(["worker", "--study", "a", "--storage", storage, "--study-file", str(changed)],
+              capsys, "space.optimizers: differs")  # fmt: skip
+    # The same study from another folder (another machine's path) is welcome.
+    same = tmp_path / "b" / "same.toml"
+    same.write_text((tmp_path / "a.toml").read_text())
+    assert main(["worker", "--study", "a", "--storage", storage, "--study-file", str(same),
+                 "--no-progress"]) == 0  # fmt: skip

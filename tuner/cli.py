@@ -215,7 +215,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         raise UsageError("tuner worker needs --storage URL (or TUNER_STORAGE)")
     _check_backend(args, storage)
     with _workers_started(args, args.n_jobs):
-        from .runner import build_study, study_allocation
+        from .runner import build_study, check_same_study, study_allocation
 
         study = load_existing_study(storage, args.study)
         study_file = args.study_file or study.user_attrs.get("study_file")
@@ -225,6 +225,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
                 "machine; pass --study-file"
             )
         spec = load_study_file(study_file)
+        check_same_study(spec, study.user_attrs.get("spec"))
         objective = build_study(spec).objective
     attrs = study.user_attrs
     run_study(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.base import is_classifier
@@ -18,7 +20,41 @@ from .objective import Objective, hold_out_test, make_folds
 from .space import SearchSpace, schedule_horizon
 from .studyfile import StudyFileError, StudySpec
 
-__all__ = ["StudyParts", "build_study", "study_allocation"]
+__all__ = ["StudyParts", "build_study", "check_same_study", "study_allocation"]
+
+#: What defines a study, by spec field and the study-file key that sets it: a worker
+#: joining a study must bring a file that agrees on every one.
+_DEFINING = {
+    "name": "study.name", "seed": "study.seed", "cv": "study.cv",
+    "holdout_fraction": "study.holdout_fraction", "scoring": "study.scoring",
+    "allocation": "study.allocation", "data": "data", "scale": "data.scale",
+    "estimator": "estimator.class", "estimator_params": "estimator.params",
+    "optimizers": "space.optimizers", "schedules": "space.schedules", "params": "space.params",
+    "estimator_space": "space.estimator", "test_fraction": "evaluate.test_fraction",
+}  # fmt: skip
+
+
+def check_same_study(spec: StudySpec, recorded: Mapping[str, Any] | None) -> None:
+    """Raise :class:`StudyFileError` where ``spec`` differs from the spec a study recorded.
+
+    Compares what defines the study (:data:`_DEFINING`: its data, estimator, space,
+    folds and split), not where the file or the data lie on this machine. A study
+    that recorded no spec (run from Python) is not checked.
+    """
+    if not recorded:
+        return
+    mine = spec.to_attrs()
+    for field, key in _DEFINING.items():
+        ours, theirs = mine.get(field), recorded.get(field)
+        if field == "data":  # the file's location may differ from machine to machine
+            ours, theirs = (
+                {k: v for k, v in (d or {}).items() if k != "origin"} for d in (ours, theirs)
+            )
+        if ours != theirs:
+            raise StudyFileError(
+                spec.path, key, f"differs from what study {recorded.get('name')!r} recorded "
+                f"({theirs!r}, here {ours!r}): its trials would not be the study's"
+            )  # fmt: skip
 
 
 def study_allocation(spec: StudySpec) -> EqualAllocation | None:
