@@ -221,3 +221,29 @@ def test_a_worker_refuses_a_study_file_of_another_study(tmp_path, capsys):
     same.write_text((tmp_path / "a.toml").read_text())
     assert main(["worker", "--study", "a", "--storage", storage, "--study-file", str(same),
                  "--no-progress"]) == 0  # fmt: skip
+
+
+def test_a_resumed_study_whose_space_would_fail_every_trial_is_refused(tmp_path, capsys):
+    from tuner.runner import build_study, check_resumable
+    from tuner.studyfile import StudyFileError, load_study_file
+
+    path = study_file(tmp_path, name="grow", n_trials=2)
+    spec = load_study_file(path)
+    study = run_study_of(spec, tmp_path)
+    path.write_text(path.read_text().replace('["sgd", "adam"]', '["sgd", "adam", "momentum"]'))
+    changed = load_study_file(path)
+    with pytest.raises(StudyFileError, match=r"space: 'optimizer' cannot change"):
+        check_resumable(changed, build_study(changed).objective.space, study)
+    # A wider learning-rate range is a change a study can take.
+    path.write_text(path.read_text().replace('"momentum"]', ']').replace(
+        "[space]\n", '[space]\nparams = { lr = { low = 1e-6, high = 2.0, log = true } }\n'))
+    wider = load_study_file(path)
+    check_resumable(wider, build_study(wider).objective.space, study)
+
+
+def run_study_of(spec, tmp_path) -> optuna.Study:
+    from tuner.runner import build_study
+    from tuner.study import run_study
+
+    return run_study(build_study(spec).objective, study_name=spec.name, n_trials=2,
+                     storage=str(tmp_path / "j.log"), progress=False)  # fmt: skip

@@ -116,7 +116,7 @@ def _check_backend(args: argparse.Namespace, storage: str) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     with _workers_started(args, requested_workers(args.study_file, args.n_jobs, args.n_trials)):
         from .report import Report, report_folder
-        from .runner import build_study, study_allocation
+        from .runner import build_study, check_resumable, study_allocation
 
         spec = load_study_file(args.study_file)
         n_trials = args.n_trials or spec.n_trials
@@ -126,6 +126,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if is_local_file(storage):  # before anything is said or started
             check_journal(Path(storage))
         parts = build_study(spec)
+        with contextlib.suppress(StudyNotFoundError):  # a new study starts from nothing
+            check_resumable(spec, parts.objective.space, load_existing_study(storage, spec.name))
     where = mask_url(storage)
     print(
         f"study {spec.name!r}: {n_trials} trials, {n_jobs} worker(s), storage {where}",

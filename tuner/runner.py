@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import optuna
+from optuna.distributions import check_distribution_compatibility
 from sklearn.base import is_classifier
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.metrics import check_scoring
@@ -20,7 +22,13 @@ from .objective import Objective, hold_out_test, make_folds
 from .space import SearchSpace, schedule_horizon
 from .studyfile import StudyFileError, StudySpec
 
-__all__ = ["StudyParts", "build_study", "check_same_study", "study_allocation"]
+__all__ = [
+    "StudyParts",
+    "build_study",
+    "check_resumable",
+    "check_same_study",
+    "study_allocation",
+]
 
 #: What defines a study, by spec field and the study-file key that sets it: a worker
 #: joining a study must bring a file that agrees on every one.
@@ -32,6 +40,32 @@ _DEFINING = {
     "optimizers": "space.optimizers", "schedules": "space.schedules", "params": "space.params",
     "estimator_space": "space.estimator", "test_fraction": "evaluate.test_fraction",
 }  # fmt: skip
+
+
+def check_resumable(spec: StudySpec, space: SearchSpace, study: optuna.Study) -> None:
+    """Raise :class:`StudyFileError` if ``space`` cannot continue ``study``'s trials.
+
+    Optuna keeps one kind of distribution per parameter name in a study: a file
+    whose space changed the choices of a categorical parameter (an optimizer
+    added to the list) or a range from linear to log would fail every new trial.
+    Ranges that only widen or narrow are fine.
+    """
+    wanted = space.distributions()
+    seen: set[str] = set()
+    for trial in study.get_trials(deepcopy=False):
+        for name, old in trial.distributions.items():
+            if name in seen or name not in wanted:
+                continue
+            seen.add(name)
+            for new in wanted[name]:
+                try:
+                    check_distribution_compatibility(old, new)
+                except ValueError as exc:
+                    raise StudyFileError(
+                        spec.path, "space", f"{name!r} cannot change from the study's {old} to "
+                        f"{new} ({exc}); keep the space as the study began, or start a new "
+                        "study (another name)"
+                    ) from None  # fmt: skip
 
 
 def check_same_study(spec: StudySpec, recorded: Mapping[str, Any] | None) -> None:

@@ -274,6 +274,35 @@ class SearchSpace:
                 out[dim.name] = _value(dim, params)
         return out
 
+    def distributions(self) -> dict[str, list[Any]]:
+        """Optuna's distributions of the searched parameters, by name.
+
+        A name that several classes share (``lr``, ``gamma``) may come with
+        several; an Optuna study needs each to be compatible with the one its
+        trials already drew from
+        (:func:`optuna.distributions.check_distribution_compatibility`).
+        """
+        from optuna.distributions import (
+            CategoricalDistribution,
+            FloatDistribution,
+            IntDistribution,
+        )
+
+        out: dict[str, list[Any]] = {}
+        for dim in self.dimensions():
+            spec = dim.spec
+            if spec is None:
+                continue
+            if spec.kind == "categorical":
+                dist = CategoricalDistribution([_encode(c) for c in spec.choices])
+            elif spec.kind == "int":
+                dist = IntDistribution(int(spec.low), int(spec.high), log=spec.log)
+            else:
+                dist = FloatDistribution(float(spec.low), float(spec.high), log=spec.log)
+            if dist not in out.setdefault(dim.name, []):
+                out[dim.name].append(dist)
+        return out
+
     def dimensions(self) -> list[Dimension]:
         """Every searched or fixed parameter, in sampling order."""
         dims = [Dimension("study", "optimizer", _categorical("optimizer", self.optimizers))]
