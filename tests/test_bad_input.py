@@ -247,3 +247,25 @@ def run_study_of(spec, tmp_path) -> optuna.Study:
 
     return run_study(build_study(spec).objective, study_name=spec.name, n_trials=2,
                      storage=str(tmp_path / "j.log"), progress=False)  # fmt: skip
+
+
+def test_a_torn_record_in_the_middle_of_a_journal_is_left_out_and_the_study_goes_on(
+    tmp_path, capsys
+):
+    path = study_file(tmp_path, name="torn", n_trials=2)
+    out = tmp_path / "r"
+    assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0
+    journal = out / "torn" / "journal.log"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    # A writer killed mid-append, then another writer's record on the same line.
+    torn = lines[5][:17]
+    journal.write_bytes(b"".join([*lines[:5], torn + lines[5], *lines[6:]]))
+    with pytest.warns(RuntimeWarning, match=rf"torn record at byte {sum(map(len, lines[:5]))}"):
+        before = optuna.load_study(study_name="torn", storage=open_storage(str(journal)))
+    assert len(before.trials) == 2
+    assert main(["list", "--storage", str(journal)]) == 0
+    path.write_text(path.read_text().replace("n_trials = 2", "n_trials = 4"))
+    assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0
+    study = optuna.load_study(study_name="torn", storage=open_storage(str(journal)))
+    assert len([t for t in study.trials if t.state.is_finished()]) == 4
+    capsys.readouterr()

@@ -12,10 +12,11 @@ import warnings
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.storages import JournalStorage, RDBStorage
-from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+from optuna.storages.journal import BaseJournalBackend, JournalFileOpenLock
 
 __all__ = [
     "JOURNAL_FILE",
@@ -159,7 +160,7 @@ def open_storage(storage: str | optuna.storages.BaseStorage) -> optuna.storages.
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FlockLock(str(path))
     repair_journal(path, lock)
-    return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
+    return JournalStorage(JournalFile(path, lock))
 
 
 def check_storage_url(storage: str) -> str:
@@ -247,7 +248,7 @@ def open_existing_storage(storage: str) -> optuna.storages.BaseStorage:
         return open_storage(storage)
     # Read only: a torn last record is skipped by Optuna's reader, not cut off here.
     check_journal(Path(storage))
-    return JournalStorage(JournalFileBackend(storage, lock_obj=FlockLock(storage)))
+    return JournalStorage(JournalFile(Path(storage), FlockLock(storage)))
 
 
 def load_existing_study(storage: str, study_name: str) -> optuna.Study:
@@ -301,6 +302,91 @@ class FlockLock(JournalFileOpenLock):
         if fd is not None:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+
+class JournalFile(BaseJournalBackend):
+    """A journal file that stays readable when a record in it is torn.
+
+    Optuna's file backend stops with a ``JSONDecodeError`` at a torn record in
+    the middle of the file: a writer killed mid-append leaves part of a record,
+    and the next writer's record follows it on the same line. Here such a line
+    yields the complete record it ends with, and the torn bytes before it (or a
+    line with no complete record) are left out of the study with a warning that
+    names the file and the byte offset; nothing in the file changes. A record
+    still being written at the end of the file waits for its newline.
+
+    Parameters
+    ----------
+    path : Path
+        The journal file (created empty if missing).
+    lock : FlockLock
+        Held while appending.
+    """
+
+    _START = b'{"op_code"'  # every record begins so: json.dumps keeps the key order
+
+    def __init__(self, path: Path, lock: FlockLock):
+        self.path, self.lock = path, lock
+        if not path.exists():
+            path.touch()
+        self._resume: dict[int, int] = {0: 0}  # log number -> byte offset to read it from
+        self._warned: set[int] = set()
+
+    def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
+        known = max(n for n in self._resume if n <= log_number_from)
+        number, offset = known, self._resume[known]
+        with open(self.path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            f.seek(offset)
+            while offset < size:
+                line = f.readline()
+                if not line.endswith(b"\n") or offset + len(line) > size:
+                    return  # a record still being written (or cut short at the end)
+                record = self._record(line, offset)
+                offset += len(line)
+                if record is None:
+                    continue
+                number += 1
+                self._resume[number] = offset
+                if number > log_number_from:
+                    yield record
+
+    def _record(self, line: bytes, offset: int) -> dict[str, Any] | None:
+        """The complete record of a line, the torn bytes before it reported."""
+        start = 0
+        while start != -1:
+            try:
+                record = json.loads(line[start:])
+            except ValueError:
+                start = line.find(self._START, start + 1)
+                continue
+            if start:
+                self._torn(offset, start)
+            return record
+        self._torn(offset, len(line) - 1)
+        return None
+
+    def _torn(self, offset: int, length: int) -> None:
+        if offset in self._warned:
+            return
+        self._warned.add(offset)
+        warnings.warn(
+            f"{self.path}: a torn record at byte {offset} ({length} bytes; a writer was killed "
+            "mid-write) is left out of the study; the records around it are kept",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        text = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs)
+        self.lock.acquire()
+        try:
+            with open(self.path, "ab") as f:
+                f.write(text.encode("utf-8"))
+                f.flush()
+                os.fsync(f.fileno())
+        finally:
+            self.lock.release()
 
 
 def repair_journal(path: str | os.PathLike, lock: FlockLock | None = None) -> int:
