@@ -333,8 +333,9 @@ class JournalFile(BaseJournalBackend):
         self._warned: set[int] = set()
 
     def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
-        known = max(n for n in self._resume if n <= log_number_from)
-        number, offset = known, self._resume[known]
+        # Readers ask from where they stopped, which is known; else read from the start.
+        number = log_number_from if log_number_from in self._resume else 0
+        offset = self._resume[number]
         with open(self.path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             f.seek(offset)
