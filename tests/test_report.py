@@ -12,7 +12,7 @@ from test_report_studies import make_study, make_trial, wine_study
 
 from tuner.report import Report
 from tuner.report.display import summary_display
-from tuner.report.importance import importances_table
+from tuner.report.importance import param_importances
 from tuner.report.summary import SUMMARY_COLUMNS
 from tuner.space import SearchSpace
 
@@ -161,9 +161,11 @@ def test_importances_per_study_and_per_optimizer(wine):
 
 def test_importances_of_a_large_scope_use_a_fixed_sample():
     trials = wine_study().get_trials()
-    first = importances_table(trials, max_trials=8, min_trials=8)
-    assert set(first["n_trials"]) == {8}
-    pd.testing.assert_frame_equal(first, importances_table(trials, max_trials=8, min_trials=8))
+    n = sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials) - 1  # a sample of all
+    first = param_importances(trials, max_trials=n, min_trials=n).table
+    assert set(first["n_trials"]) == {n}
+    again = param_importances(trials, max_trials=n, min_trials=n).table
+    pd.testing.assert_frame_equal(first, again)
 
 
 def test_best_code_rebuilds_the_best_estimator(wine):
@@ -205,6 +207,10 @@ def test_best_code_is_none_for_an_optimizer_not_registered_here():
 
 
 # -- edge cases ----------------------------------------------------------------------
+def test_a_real_study_gives_a_report_without_problems(wine):
+    assert wine.problems == () and wine.importance_notes == ()
+
+
 def test_a_study_without_trials_gives_empty_tables_of_the_same_shape(wine):
     report = Report.from_study(make_study([]))
     for name in ("trials", "curves", "summary", "importances"):

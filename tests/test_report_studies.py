@@ -10,7 +10,12 @@ import tempfile
 from typing import Any
 
 import optuna
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 from optuna.trial import FrozenTrial, TrialState, create_trial
 from sklearn.datasets import load_wine
 
@@ -55,9 +60,14 @@ def make_trial(
     scores: list[float] | None = None,
     end: str | None = None,
     attrs: dict[str, Any] | None = None,
+    distributions: dict[str, BaseDistribution] | None = None,
     **params: Any,
 ) -> FrozenTrial:
-    """A trial as the objective records it; ``params`` default to sgd + constant, lr 0.1."""
+    """A trial as the objective records it; ``params`` default to sgd + constant, lr 0.1.
+
+    Each parameter's distribution is its entry in ``distributions``, else in
+    :data:`DISTRIBUTIONS`.
+    """
     params = {"optimizer": "sgd", "lr": 0.1, "schedule": "constant", **params}
     state_ = TrialState[state.upper()]
     started = state_ != TrialState.WAITING
@@ -77,7 +87,9 @@ def make_trial(
         state=state_,
         value=value if state_ == TrialState.COMPLETE else None,
         params=params if started else None,
-        distributions={k: DISTRIBUTIONS[k] for k in params} if started else None,
+        distributions={k: {**DISTRIBUTIONS, **(distributions or {})}[k] for k in params}
+        if started
+        else None,
         user_attrs=user_attrs,
         intermediate_values=dict(enumerate(scores or [], start=1)),
     )

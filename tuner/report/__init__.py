@@ -10,13 +10,16 @@
 
 A report reads a snapshot of the study: on a study still running it shows
 what has finished (and running trials as such), and never writes to the study.
+A part that cannot be built (a table, a plot, a file) is left out with its
+reason (:mod:`tuner.report.problems`); the rest of the report is still made.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +37,18 @@ from .best import BestTrial, best_trial
 from .bestofk import N_BOOT
 from .files import FORMATS, check_formats, report_folder, write_report
 from .heldout import FinalProgress, current_fits, final_table
-from .importance import MIN_TRIALS, importances_table
+from .importance import MIN_TRIALS, param_importances
+from .problems import ReportProblem, find_problem, guarded
 from .summary import summary_table
 from .tables import OUTCOMES, curves_table, outcome, reported_trials, trials_table
-from .verdict import CONFIDENCE, Verdict, check_confidence, compute_verdict
+from .verdict import CONFIDENCE, Verdict, check_budget, check_confidence, compute_verdict
 
 __all__ = [
     "FORMATS",
     "BestTrial",
     "FinalProgress",
     "Report",
+    "ReportProblem",
     "Verdict",
     "check_formats",
     "compute_verdict",
@@ -71,7 +76,7 @@ class Report:
         Per optimizer, and per optimizer and schedule, at an equal tuning
         budget (:func:`tuner.report.summary.summary_table`).
     importances : DataFrame
-        Parameter importances (:func:`tuner.report.importance.importances_table`).
+        Parameter importances (:func:`tuner.report.importance.param_importances`).
     best : BestTrial or None
         The best trial and the code that rebuilds it; None if none completed.
     verdict : Verdict
@@ -90,6 +95,12 @@ class Report:
     spec : StudySpec or None
         The study file's spec, as the study recorded it; None for a study run
         otherwise (``OptimizerSearchCV``, another program).
+    importance_notes : tuple of str
+        What the importances leave out and why (scores all the same, a
+        parameter searched over several ranges).
+    problems : tuple of ReportProblem
+        Parts that could not be built, each replaced by an empty stand-in
+        (see :mod:`tuner.report.problems`); empty for a report without any.
     """
 
     study_name: str
@@ -105,6 +116,8 @@ class Report:
     final: pd.DataFrame = field(default_factory=lambda: final_table([]))
     final_progress: FinalProgress = field(default_factory=FinalProgress)
     spec: StudySpec | None = None
+    importance_notes: tuple[str, ...] = ()
+    problems: tuple[ReportProblem, ...] = ()
     importance_method: str = "fANOVA"
     n_boot: int = N_BOOT
     seed: int = 0
@@ -166,7 +179,9 @@ class Report:
         Raises
         ------
         ValueError
-            For a study with several objectives, or a confidence outside (0, 1).
+            For a study with several objectives, a confidence outside (0, 1),
+            ``k`` or ``n_boot`` below 1. Whatever the study holds, every other
+            failure leaves out only the part it happened in (:attr:`problems`).
         """
         if len(study.directions) != 1:
             raise ValueError(
@@ -174,47 +189,82 @@ class Report:
                 "reports cover single-objective studies"
             )
         confidence = _confidence(confidence, study.user_attrs)
-        spec = _spec(spec, study.user_attrs)
-        if spec is not None and space is None:
-            space = SearchSpace(spec.optimizers, spec.schedules, params=spec.params,
-                                estimator_params=spec.estimator_space)  # fmt: skip
+        k = check_budget(k)
+        if n_boot < 1:
+            raise ValueError(f"n_boot must be a positive number of resamples, got {n_boot}")
         direction = study.direction.name.lower()
         maximize = direction == "maximize"
         snapshot = study.get_trials(deepcopy=False)  # one read: every table sees the same trials
+        problems: list[ReportProblem] = []
+
+        def part(name: str, build: Callable[[], Any], fallback: Any) -> Any:
+            return guarded(problems, name, build, fallback)
+
+        spec = part("spec", partial(_spec, spec, study.user_attrs), None)
+        if spec is not None and space is None:
+            space = part("space", partial(_space, spec), None)
         shown = reported_trials(snapshot, include_interrupted)
-        trials = trials_table(snapshot, include_interrupted)
+        trials = part(
+            "trials", partial(trials_table, snapshot, include_interrupted), trials_table([])
+        )
+        curves = part(
+            "curves", partial(curves_table, snapshot, include_interrupted), curves_table([])
+        )
+        summary = part(
+            "summary",
+            partial(summary_table, trials, maximize=maximize, k=k, n_boot=n_boot, seed=seed),
+            summary_table(trials_table([])),
+        )
         evaluator = evaluator or FanovaImportanceEvaluator(seed=seed)
+        importances = part(
+            "importances",
+            partial(param_importances, shown, direction, evaluator, min_importance_trials,
+                    seed=seed),
+            param_importances([]),
+        )  # fmt: skip
+        problems += importances.problems
         estimator = spec.estimator if spec is not None else study.user_attrs.get("estimator")
-        fits, progress = current_fits(study, None if spec is None else spec.final_seeds)
+        best = part(
+            "best",
+            partial(best_trial, shown, maximize,
+                    estimator if isinstance(estimator, str) else None, space, spec),
+            None,
+        )  # fmt: skip
+        seeds = None if spec is None else spec.final_seeds
+        fits, progress = part("final", partial(current_fits, study, seeds), ([], FinalProgress()))
         if spec is not None:
             progress = replace(progress, test_split=spec.test_fraction > 0)
-        final = final_table(fits, _optimizers(trials, spec))
+        final = part(
+            "final", partial(final_table, fits, _optimizers(trials, spec)), final_table([])
+        )
+        settings = {"confidence": confidence, "n_boot": n_boot, "seed": seed}
+        verdict = None
+        if find_problem(problems, "trials") is None:  # else no trial would say "no trial yet"
+            verdict = part(
+                "verdict",
+                partial(compute_verdict, trials, maximize=maximize, k=k, final=final, **settings),
+                None,
+            )
+        if verdict is None:
+            reason = f"No verdict: {find_problem(problems, 'trials', 'verdict').error}"
+            verdict = Verdict(None, False, reason=reason, **settings)
+        counts = part("counts", partial(_counts, snapshot), {})
         return cls(
             study_name=study.study_name,
             direction=direction,
             attrs={key: _masked(value) for key, value in study.user_attrs.items()},
             trials=trials,
-            curves=curves_table(snapshot, include_interrupted),
-            summary=summary_table(trials, maximize=maximize, k=k, n_boot=n_boot, seed=seed),
-            importances=importances_table(
-                shown, direction, evaluator, min_importance_trials, seed=seed
-            ),
-            best=best_trial(
-                shown, maximize, estimator if isinstance(estimator, str) else None, space, spec
-            ),
-            verdict=compute_verdict(
-                trials,
-                maximize=maximize,
-                k=k,
-                confidence=confidence,
-                n_boot=n_boot,
-                seed=seed,
-                final=final,
-            ),
-            counts=_counts(snapshot),
+            curves=curves,
+            summary=summary,
+            importances=importances.table,
+            best=best,
+            verdict=verdict,
+            counts=counts,
             final=final,
             final_progress=progress,
             spec=spec,
+            importance_notes=importances.notes,
+            problems=tuple(problems),
             importance_method=_method(evaluator),
             n_boot=n_boot,
             seed=seed,
@@ -236,21 +286,29 @@ class Report:
         """Whether greater scores are better."""
         return self.direction == "maximize"
 
-    def figures(self) -> dict[str, Figure]:
-        """The plots by name (the keys of :data:`tuner.report.plots.SIZES`)."""
-        return {
-            "history": plots.history_figure(self.trials, self.maximize),
-            "curves": plots.curves_figure(self.trials, self.curves, self.maximize),
-            "best_of_k": plots.best_of_k_figure(
+    def figure(self, name: str) -> Figure:
+        """The plot ``name`` (a key of :data:`tuner.report.plots.SIZES`), drawn from the
+        tables :data:`tuner.report.plots.PLOT_TABLES` names."""
+        draw: dict[str, Callable[[], Figure]] = {
+            "history": lambda: plots.history_figure(self.trials, self.maximize),
+            "curves": lambda: plots.curves_figure(self.trials, self.curves, self.maximize),
+            "best_of_k": lambda: plots.best_of_k_figure(
                 self.trials, self.summary, self.maximize, self.n_boot, self.seed
             ),
-            "lr_score": plots.lr_score_figure(self.trials),
-            "schedules": plots.schedules_figure(self.trials, self.curves, self.maximize),
-            "importances": plots.importances_figure(self.importances, self.importance_method),
-            "test_scores": plots.seed_scores_figure(
+            "lr_score": lambda: plots.lr_score_figure(self.trials),
+            "schedules": lambda: plots.schedules_figure(self.trials, self.curves, self.maximize),
+            "importances": lambda: plots.importances_figure(
+                self.importances, self.importance_method, self.importance_notes
+            ),
+            "test_scores": lambda: plots.seed_scores_figure(
                 self.final, self.maximize, None if self.spec is None else self.spec.scoring
             ),
         }
+        return draw[name]()
+
+    def figures(self) -> dict[str, Figure]:
+        """The plots by name (the keys of :data:`tuner.report.plots.SIZES`)."""
+        return {name: self.figure(name) for name in plots.SIZES}
 
     def save(self, out_dir: str | Path = "reports", formats: Iterable[str] | None = None) -> Path:
         """Write the report files to ``out_dir/<study>/``; see :func:`write_report`."""
@@ -282,6 +340,12 @@ def _spec(spec: StudySpec | None, attrs: Mapping[str, Any]) -> StudySpec | None:
         return StudySpec.from_attrs(recorded)
     except ValueError:  # recorded by another version of tuner: reported without it
         return None
+
+
+def _space(spec: StudySpec) -> SearchSpace:
+    """The search space of a study file's spec."""
+    return SearchSpace(spec.optimizers, spec.schedules, params=spec.params,
+                       estimator_params=spec.estimator_space)  # fmt: skip
 
 
 def _optimizers(trials: pd.DataFrame, spec: StudySpec | None) -> list[str]:

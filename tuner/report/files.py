@@ -10,6 +10,10 @@ a program can read the answer of any report. Files hold nothing that
 changes from one writing to the next (no time stamps but the study's own, no
 software versions in PNGs, fixed bootstrap and permutation seeds, JSON keys
 sorted), so writing the same report twice gives the same bytes.
+
+Each file, and each plot, is written on its own (:func:`~tuner.report.problems.guarded`):
+one that fails is left out, named with its reason on the page, and the
+others are written. ``verdict.json`` is written first, whatever else fails.
 """
 
 from __future__ import annotations
@@ -18,14 +22,18 @@ import hashlib
 import importlib.util
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from ..storage import check_study_name
 from .display import SUMMARY_NUMERIC, markdown_table, summary_display
 from .page import render_page
-from .plots import png_bytes
+from .plots import PLOT_TABLES, SIZES, png_bytes
+from .problems import ReportProblem, find_problem, guarded
 
 if TYPE_CHECKING:
     from . import Report
@@ -103,27 +111,68 @@ def write_report(
     chosen = check_formats(formats)
     folder = Path(out_dir) / report_folder(report.study_name)
     folder.mkdir(parents=True, exist_ok=True)
-    tables = {name: getattr(report, name) for name in TABLES}
     verdict = json.dumps(report.verdict.to_dict(), indent=2, sort_keys=True, allow_nan=False)
     _write(folder / "verdict.json", verdict + "\n")
-    if "csv" in chosen:
-        for name, table in tables.items():
-            _write(folder / f"{name}.csv", table.to_csv(index=False, lineterminator="\n"))
-    if "parquet" in chosen:
-        for name, table in tables.items():
-            table.to_parquet(folder / f"{name}.parquet", index=False)
-    if "md" in chosen:
-        summary = summary_display(report.summary)
-        table = markdown_table(summary, SUMMARY_NUMERIC)
-        _write(folder / "summary.md", f"{report.verdict.reason}\n\n{table}")
-    if "png" in chosen or "html" in chosen:
-        images = {name: png_bytes(figure) for name, figure in report.figures().items()}
-        if "png" in chosen:
-            for name, png in images.items():
-                (folder / f"{name}.png").write_bytes(png)
-        if "html" in chosen:
-            _write(folder / "index.html", render_page(report, images))
+    problems = list(report.problems)
+    images = _images(report, problems) if {"png", "html"} & set(chosen) else {}
+    plots = {f"{name}.png": partial(images.get, name) for name in SIZES if "png" in chosen}
+    files = _files(report, chosen) | plots
+    for name, make in files.items():
+        data = guarded(problems, name, make, None)
+        if data is None:  # left out: no older version of it stays beside this report
+            (folder / name).unlink(missing_ok=True)
+        else:
+            (folder / name).write_bytes(data)
+    if "html" in chosen:
+        _write(folder / "index.html", render_page(report, images, problems))
     return folder
+
+
+def _files(report: Report, chosen: list[str]) -> dict[str, Callable[[], bytes | None]]:
+    """The table and Markdown files of the formats chosen, by name, each as a function
+    that makes its bytes (None for a table that could not be built)."""
+    files: dict[str, Callable[[], bytes | None]] = {}
+    for name in TABLES:
+        table = None if find_problem(report.problems, name) else getattr(report, name)
+        if "csv" in chosen:
+            files[f"{name}.csv"] = partial(_csv, table)
+        if "parquet" in chosen:
+            files[f"{name}.parquet"] = partial(_parquet, table)
+    if "md" in chosen:
+        files["summary.md"] = partial(_summary_markdown, report)
+    return files
+
+
+def _csv(table: pd.DataFrame | None) -> bytes | None:
+    return None if table is None else table.to_csv(index=False, lineterminator="\n").encode()
+
+
+def _parquet(table: pd.DataFrame | None) -> bytes | None:
+    return None if table is None else table.to_parquet(index=False)
+
+
+def _summary_markdown(report: Report) -> bytes | None:
+    """``summary.md``: the verdict's sentence, then the summary table."""
+    if find_problem(report.problems, "summary"):
+        return None
+    table = markdown_table(summary_display(report.summary), SUMMARY_NUMERIC)
+    return f"{report.verdict.reason}\n\n{table}".encode()
+
+
+def _images(report: Report, problems: list[ReportProblem]) -> dict[str, bytes]:
+    """The plots as PNG bytes, by name. A plot whose tables are missing is left out; one
+    that cannot be drawn too, added to ``problems``."""
+    images = {}
+    for name in SIZES:
+        if find_problem(problems, *PLOT_TABLES[name]) is None:
+            png = guarded(problems, f"{name} plot", partial(_png, report, name), None)
+            if png is not None:
+                images[name] = png
+    return images
+
+
+def _png(report: Report, name: str) -> bytes:
+    return png_bytes(report.figure(name))
 
 
 def _write(path: Path, text: str) -> None:

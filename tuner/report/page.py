@@ -5,13 +5,17 @@ is ahead at an equal budget, and how sure that is), the summary, the scores
 of each optimizer's best on the held-out test split, the best trial with the
 code to rebuild it, the plots, then every trial. Every text that comes from
 the study is escaped.
+
+A part of the report that could not be built (:mod:`tuner.report.problems`)
+is listed at the top, and its section, or its plot, is replaced by a line
+with its reason; so is a section that cannot be written itself.
 """
 
 from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +24,8 @@ import pandas as pd
 from .bestofk import MIN_DRAWS
 from .display import SUMMARY_NUMERIC, format_number, summary_display, trials_display
 from .heldout import score_statistics
+from .plots import PLOT_TABLES, SIZES
+from .problems import ReportProblem, find_problem, guarded
 from .tables import ALL
 
 if TYPE_CHECKING:
@@ -66,6 +72,8 @@ h2 { font-size: 1.2em; margin: 32px 0 8px; padding-bottom: 4px; border-bottom: 1
 .verdict { border-left: 4px solid #d0d7de; padding-left: 8px; }
 .verdict.decided { border-left-color: #1a7f37; }
 .banner { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: 8px 12px; }
+.banner ul { margin: 4px 0 0; padding-left: 20px; }
+.problem { color: #9a6700; border-left: 4px solid #d4a72c; padding-left: 8px; }
 table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
 th, td { padding: 4px 6px; text-align: left; white-space: nowrap; }
 td { border-bottom: 1px solid #eaeef2; }
@@ -84,8 +92,49 @@ pre { background: #f6f8fa; border-radius: 6px; padding: 12px; overflow: auto; }
 """
 
 
-def render_page(report: Report, images: Mapping[str, bytes]) -> str:
-    """The HTML page of ``report``, with ``images`` (name -> PNG bytes) inlined."""
+def render_page(
+    report: Report,
+    images: Mapping[str, bytes],
+    problems: Sequence[ReportProblem] | None = None,
+) -> str:
+    """The HTML page of ``report``, with ``images`` (name -> PNG bytes) inlined.
+
+    ``problems`` are the parts left out (default: the report's own); those
+    found while writing the page are added to them.
+    """
+    problems = list(report.problems if problems is None else problems)
+
+    def section(name: str, render: Callable[[], str], *tables: str) -> str:
+        """A section, or the reason why not: a table it shows is missing, or it failed."""
+        missing = find_problem(problems, *tables)
+        if missing is None:
+            html = guarded(problems, f"{name} section", render, None)
+            if html is not None:
+                return html
+            missing = problems[-1]
+        return _problem_line("Not shown", missing)
+
+    def plot(name: str) -> str:
+        """A plot with its caption, the reason why it is missing, or nothing without it."""
+        if name in images:
+            notes = report.importance_notes if name == "importances" else ()
+            return _figure(name, images[name], notes)
+        missing = find_problem(problems, f"{name} plot", *PLOT_TABLES[name])
+        return "" if missing is None else _problem_line(f"{name} plot not shown", missing)
+
+    body = [
+        '<h2 id="summary">Summary: which optimizer to use</h2>',
+        section("summary", lambda: _summary(report), "trials", "summary"),
+        '<h2 id="test">Test scores (held-out split)</h2>',
+        section("test scores", lambda: _test_scores(report, plot("test_scores")), "final"),
+        '<h2 id="best">Best trial</h2>',
+        section("best trial", lambda: _best(report), "best"),
+        '<h2 id="plots">Plots</h2>',
+        *(plot(name) for name in SIZES if name != "test_scores"),
+        f'<h2 id="trials">All trials ({len(report.trials)})</h2>',
+        section("trials", lambda: _trials_table(report.trials), "trials"),
+    ]
+    header = section("header", lambda: _header(report))  # after the others: it lists problems
     title = f"Study {report.study_name}"
     parts = [
         "<!DOCTYPE html>",
@@ -93,21 +142,35 @@ def render_page(report: Report, images: Mapping[str, bytes]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}: tuner report</title>",
         f"<style>{_CSS}</style></head><body><main>",
-        _header(report),
-        '<h2 id="summary">Summary: which optimizer to use</h2>',
-        f'<p class="note">{_SUMMARY_NOTE}</p>',
-        _summary_table(report.summary) if len(report.summary) else _no_summary(report),
-        '<h2 id="test">Test scores (held-out split)</h2>',
-        _test_scores(report, images.get("test_scores")),
-        '<h2 id="best">Best trial</h2>',
-        _best(report),
-        '<h2 id="plots">Plots</h2>',
-        *(_figure(name, png) for name, png in images.items() if name != "test_scores"),
-        f'<h2 id="trials">All trials ({len(report.trials)})</h2>',
-        _trials_table(report.trials),
+        header,
+        _problems(problems),
+        *body,
         "</main></body></html>",
     ]
-    return "\n".join(parts) + "\n"
+    return "\n".join(p for p in parts if p) + "\n"
+
+
+def _problem_line(what: str, problem: ReportProblem) -> str:
+    """One line in place of what could not be shown, with its reason."""
+    return f'<p class="problem">{escape(what)}: {escape(problem.error)}</p>'
+
+
+def _problems(problems: Sequence[ReportProblem]) -> str:
+    """The parts left out, listed at the top of the page; empty without any."""
+    if not problems:
+        return ""
+    items = "".join(f"<li>{escape(str(p))}</li>" for p in problems)
+    return (
+        '<div class="banner"><p>Some parts of this report could not be built; each is left '
+        f"out, with its reason:</p><ul>{items}</ul></div>"
+    )
+
+
+def _summary(report: Report) -> str:
+    """The summary table under its note, or why there is none."""
+    if not len(report.summary):
+        return _no_summary(report)
+    return f'<p class="note">{_SUMMARY_NOTE}</p>\n{_summary_table(report.summary)}'
 
 
 def _header(report: Report) -> str:
@@ -249,8 +312,9 @@ def _best(report: Report) -> str:
     )
 
 
-def _test_scores(report: Report, png: bytes | None) -> str:
-    """The final fits: per optimizer mean, standard deviation and each seed's test score."""
+def _test_scores(report: Report, plot: str) -> str:
+    """The final fits: per optimizer mean, standard deviation and each seed's test score,
+    then ``plot``, the HTML of their plot."""
     spec, final = report.spec, report.final
     if spec is not None and spec.test_fraction == 0:
         return (
@@ -287,9 +351,7 @@ def _test_scores(report: Report, png: bytes | None) -> str:
             f'<p class="note">{escape(str(row.optimizer))}, seed {row.seed}: '
             f"{escape(str(row.error))}</p>"
         )
-    if png is not None:
-        parts.append(_figure("test_scores", png))
-    return "\n".join(parts)
+    return "\n".join([*parts, plot])
 
 
 def _seed_cell(fits: pd.DataFrame, seed: int) -> str:
@@ -320,12 +382,14 @@ def _final_plan(report: Report) -> str:
     return escape(text, quote=False)
 
 
-def _figure(name: str, png: bytes) -> str:
+def _figure(name: str, png: bytes, notes: Sequence[str] = ()) -> str:
+    """A plot with its caption, then ``notes`` on what it leaves out."""
     data = base64.b64encode(png).decode("ascii")
     caption = escape(CAPTIONS.get(name, name))
+    lines = "".join(f"<br>Left out: {escape(note)}." for note in notes)
     return (
         f'<figure id="plot-{escape(name)}"><img src="data:image/png;base64,{data}" '
-        f'alt="{escape(name)} plot"><figcaption>{caption}</figcaption></figure>'
+        f'alt="{escape(name)} plot"><figcaption>{caption}{lines}</figcaption></figure>'
     )
 
 

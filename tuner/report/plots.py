@@ -10,7 +10,7 @@ Every optimizer keeps one colour across the plots.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import matplotlib as mpl
@@ -26,6 +26,7 @@ from .tables import ALL
 
 __all__ = [
     "DPI",
+    "PLOT_TABLES",
     "SIZES",
     "best_of_k_figure",
     "curves_figure",
@@ -49,6 +50,16 @@ SIZES = {
     "importances": (12.0, 4.0),
     "test_scores": (12.0, 4.0),
 }
+#: The report's tables each plot is drawn from: a plot is left out when one is missing.
+PLOT_TABLES = {
+    "history": ("trials",),
+    "curves": ("trials", "curves"),
+    "best_of_k": ("trials", "summary"),
+    "lr_score": ("trials",),
+    "schedules": ("trials", "curves"),
+    "importances": ("importances",),
+    "test_scores": ("final",),
+}
 _STYLE = {
     "font.size": 9,
     "axes.titlesize": 10,
@@ -61,6 +72,9 @@ _STYLE = {
 }
 _SCORE = "validation score"
 _SCORE_NOTE = "dots: completed trials; crosses: pruned or diverged, at their last score"
+# Scores beyond this magnitude are not drawn: matplotlib's axis limits and ticks
+# overflow well before the largest float (about 1.8e308).
+_LARGEST = 1e300
 
 
 @contextmanager
@@ -88,6 +102,15 @@ def _message(figure: Figure, title: str, text: str) -> Figure:
     ax.set_title(title)
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
     return figure
+
+
+def _too_large(*scores: pd.Series | np.ndarray) -> str | None:
+    """Why ``scores`` cannot be drawn (a magnitude beyond ``_LARGEST``); None when they can."""
+    values = np.abs(np.concatenate([np.asarray(s, dtype=float) for s in scores]))
+    largest = values[np.isfinite(values)].max(initial=0.0)
+    if largest <= _LARGEST:
+        return None
+    return f"scores as large as {largest:.3g} in magnitude are too large to draw"
 
 
 def _colors(categories: pd.Index, palette_name: str = "tab10") -> dict:
@@ -133,6 +156,8 @@ def history_figure(trials: pd.DataFrame, maximize: bool = True) -> Figure:
         done = finished(trials)
         if done[["value", "last_score"]].isna().all(axis=None):
             return _message(figure, title, "no trial reported a score")
+        if reason := _too_large(done["value"], done["last_score"]):
+            return _message(figure, title, reason)
         ax = figure.subplots()
         colors = _colors(trials["optimizer"].cat.categories)
         for name in _present(done["optimizer"]):
@@ -160,6 +185,8 @@ def curves_figure(
         names = _present(ranked["optimizer"]) if len(ranked) else []
         if not names:
             return _message(figure, title, "no learning curves recorded")
+        if reason := _too_large(curves.loc[curves["number"].isin(ranked["number"]), "score"]):
+            return _message(figure, title, reason)
         axes = figure.subplots(2, len(names), squeeze=False, sharex=True, sharey="row")
         colors = _colors(trials["optimizer"].cat.categories)
         styles = ["-", "--", ":"]
@@ -206,6 +233,8 @@ def best_of_k_figure(
         names = _present(done["optimizer"]) if len(done) else []
         if not names:
             return _message(figure, title, "no trial reported a score")
+        if reason := _too_large(done["_score"]):
+            return _message(figure, title, reason)
         ax = figure.subplots()
         colors = _colors(trials["optimizer"].cat.categories)
         sign = 1.0 if maximize else -1.0
@@ -248,6 +277,8 @@ def lr_score_figure(trials: pd.DataFrame) -> Figure:
         names = _present(done["optimizer"]) if "lr" in done.columns and len(done) else []
         if not names:
             return _message(figure, title, "no trial with a learning rate")
+        if reason := _too_large(done["value"], done["last_score"]):
+            return _message(figure, title, reason)
         axes = _panels(figure, len(names), sharey=True)
         colors = _colors(trials["schedule"].cat.categories, "Dark2")
         for ax, name in zip(axes, names):
@@ -293,14 +324,21 @@ def schedules_figure(trials: pd.DataFrame, curves: pd.DataFrame, maximize: bool 
         return figure
 
 
-def importances_figure(importances: pd.DataFrame, method: str = "fANOVA") -> Figure:
-    """Horizontal bars of parameter importance, over all trials and per optimizer."""
+def importances_figure(
+    importances: pd.DataFrame, method: str = "fANOVA", notes: Sequence[str] = ()
+) -> Figure:
+    """Horizontal bars of parameter importance, over all trials and per optimizer.
+
+    Without any importance, the figure says why: the ``notes`` on what was left
+    out (:class:`tuner.report.importance.Importances`), else too few trials.
+    """
     title = "Parameter importances"
     with _style():
         figure = _figure("importances")
         scopes = _present(importances["optimizer"]) if len(importances) else []
         if not scopes:
-            return _message(figure, title, "not enough completed trials to rank parameters")
+            why = "\n".join(notes) or "not enough completed trials to rank parameters"
+            return _message(figure, title, why)
         axes = _panels(figure, len(scopes))
         colors = _colors(importances["optimizer"].cat.categories)
         for ax, scope in zip(axes, scopes):
@@ -330,6 +368,8 @@ def seed_scores_figure(
         scored = final[np.isfinite(final["test_score"])]
         if not len(scored):
             return _message(figure, title, "no final fit scored on a held-out test split")
+        if reason := _too_large(scored["test_score"]):
+            return _message(figure, title, reason)
         sign = 1.0 if maximize else -1.0
         means = scored.groupby("optimizer", observed=True)["test_score"].mean()
         # The best ends on top; an optimizer whose fits all failed, at the bottom.

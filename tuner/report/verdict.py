@@ -110,6 +110,7 @@ from .summary import draw_scores, finished
 __all__ = [
     "CONFIDENCE",
     "Verdict",
+    "check_budget",
     "check_confidence",
     "compare_draws",
     "compute_verdict",
@@ -183,26 +184,37 @@ class Verdict:
     test_lead_beyond_noise: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The verdict as JSON-ready plain data (the content of ``verdict.json``)."""
-        return {
+        """The verdict as JSON-ready plain data (the content of ``verdict.json``).
+
+        A number that is not finite (a best of k of infinite scores, a
+        p-value that could not be computed) is None, so that the data is strict JSON.
+        """
+        return _json_ready({
             "leader": self.leader,
             "decided": self.decided,
             "confidence": self.confidence,
             "k": self.k,
-            "prob_best": dict(self.prob_best),
+            "prob_best": self.prob_best,
             "reason": self.reason,
-            "p_values": dict(self.p_values),
+            "p_values": self.p_values,
             "too_few": list(self.too_few),
-            "trials": dict(self.trials),
-            "best_of_k": {o: _finite(v) for o, v in self.best_of_k.items()},
+            "trials": self.trials,
+            "best_of_k": self.best_of_k,
             "n_boot": self.n_boot,
             "n_perm": self.n_perm,
             "seed": self.seed,
-            "test": {o: {k: _finite(v) for k, v in s.items()} for o, s in self.test.items()},
+            "test": self.test,
             "test_leader": self.test_leader,
-            "test_p_values": {o: _finite(p) for o, p in self.test_p_values.items()},
+            "test_p_values": self.test_p_values,
             "test_lead_beyond_noise": self.test_lead_beyond_noise,
-        }
+        })  # fmt: skip
+
+
+def check_budget(k: int | None) -> int | None:
+    """``k``, a number of trials per optimizer (None: the default), or a ``ValueError``."""
+    if k is not None and k < 1:
+        raise ValueError(f"k must be a positive number of trials, got {k}")
+    return k
 
 
 def check_confidence(confidence: Any, source: str = "confidence") -> float:
@@ -322,8 +334,7 @@ def compare_draws(
         ``best_of_k`` in the draws' scale (greater is better).
     """
     confidence = check_confidence(confidence)
-    if k is not None and k < 1:
-        raise ValueError(f"k must be a positive number of trials, got {k}")
+    check_budget(k)
     settings = {"confidence": confidence, "n_boot": n_boot, "n_perm": n_perm, "seed": seed}
     arrays = {name: np.asarray(d, dtype=float) for name, d in draws.items() if len(d)}
     counts = {name: len(d) for name, d in arrays.items()}
@@ -371,8 +382,18 @@ def compare_draws(
     return replace(verdict, reason=_reason(verdict, needed, completed))
 
 
-def _finite(value: float) -> float | None:
-    return value if np.isfinite(value) else None
+def _json_ready(value: Any) -> Any:
+    """``value`` with every float that is not finite replaced by None, and NumPy scalars
+    by Python ones, in lists and dicts too."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, Mapping):
+        return {key: _json_ready(v) for key, v in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 # -- the sentence --------------------------------------------------------------------
