@@ -115,7 +115,7 @@ def _check_backend(args: argparse.Namespace, storage: str) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     with _workers_started(args, requested_workers(args.study_file, args.n_jobs, args.n_trials)):
-        from .report import Report, report_folder
+        from .report import Report
         from .runner import build_study, check_resumable, study_allocation
 
         spec = load_study_file(args.study_file)
@@ -165,12 +165,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     else:
         _final_fits(study, parts.refit, spec.final_seeds, n_jobs)
-    folder = Path(args.out) / report_folder(spec.name)
-    best = _save_best_model(study, parts.refit, folder)
     report = Report.from_study(study, space=parts.objective.space, spec=spec)
-    report.save(args.out)
-    if best:
-        print(best)
+    folder = report.save(args.out)
+    print(_save_best_model(study, parts.refit, folder))
     print(report.verdict.reason)
     print(f"report: {folder / 'index.html'}")
     return 0
@@ -189,16 +186,19 @@ def _final_fits(study: optuna.Study, refit, seeds: int, n_jobs: int) -> None:
     run_final_fits(study, refit, seeds, n_jobs)
 
 
-def _save_best_model(study: optuna.Study, refit, folder: Path) -> str | None:
+def _save_best_model(study: optuna.Study, refit, folder: Path) -> str:
     """Refit the best configuration on the training part and save it as ``best_model.joblib``;
-    return a line saying so, with its score on the test split (None without a completed trial)."""
+    return a line saying so, with its score on the test split, or why there is none."""
     import joblib
 
     try:
         best = study.best_trial
     except ValueError:
-        return None
-    model = refit.fit(best.params)
+        return "no trial completed: no best model to save"
+    try:
+        model = refit.fit(best.params)
+    except ValueError as exc:  # the best configuration diverged on the whole training part
+        return f"best: trial {best.number}; its refit on the training part failed: {_one_line(exc)}"
     folder.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, folder / "best_model.joblib")
     params = ", ".join(
