@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -281,3 +283,39 @@ def test_killed_run_resumes_with_nothing_lost(tmp_path):
     study = optuna.load_study(study_name="killed", storage=open_storage(
         default_storage("killed", out)))  # fmt: skip
     assert not missing_fits(study, 5) and len(final_fits(study.user_attrs)) == 10
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_run_as_ctrl_c_and_it_resumes(tmp_path):
+    path = study_file(tmp_path, name="term", n_trials=12, n_jobs=2, epochs=400)
+    out = tmp_path / "reports"
+    args = [sys.executable, "-m", "tuner.cli", "run", str(path), "--out", str(out), "--no-progress"]
+    proc = subprocess.Popen(args, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    wait_until_running(default_storage("term", out), "term", proc)
+    os.kill(proc.pid, signal.SIGTERM)  # the run's process only, as `kill PID` does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted; run the same command again to resume" in err
+    assert not [t for t in trials(tmp_path, "term") if t.state == TrialState.RUNNING]
+    subprocess.run(args, check=True, timeout=300, stdout=subprocess.DEVNULL)
+    counted = [t for t in trials(tmp_path, "term") if t.state != TrialState.FAIL]
+    assert len(counted) == 12
+
+
+@pytest.mark.slow
+def test_worker_processes_stop_when_the_run_is_killed_outright(tmp_path):
+    path = study_file(tmp_path, name="orphans", n_trials=200, n_jobs=2, epochs=100)
+    out = tmp_path / "reports"
+    args = [sys.executable, "-m", "tuner.cli", "run", str(path), "--out", str(out), "--no-progress"]
+    proc = subprocess.Popen(args, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    wait_until_running(default_storage("orphans", out), "orphans", proc, completed=3)
+    os.kill(proc.pid, signal.SIGKILL)  # not its worker processes
+    proc.wait()
+    time.sleep(5)  # a worker ends the trial it is running, then sees its parent gone
+    started = len(trials(tmp_path, "orphans"))
+    time.sleep(5)
+    assert len(trials(tmp_path, "orphans")) == started < 200
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # tidy up, should anything be left
