@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import joblib
 import optuna
 import pandas as pd
 import pytest
@@ -319,3 +320,26 @@ def test_worker_processes_stop_when_the_run_is_killed_outright(tmp_path):
     assert len(trials(tmp_path, "orphans")) == started < 200
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # tidy up, should anything be left
+
+
+def test_a_complete_study_says_so_and_does_nothing_else(tmp_path, capsys):
+    out = tmp_path / "reports"
+    path = study_file(tmp_path, name="done", n_trials=2, n_jobs=-1)
+    assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0
+    header = capsys.readouterr().err
+    assert f"2 trials, {joblib.cpu_count()} worker(s)" in header  # -1 resolved
+    page = out / "done" / "index.html"
+    written = page.stat().st_mtime_ns
+    for extra in ([], ["--n-trials", "1"]):
+        assert main(["run", str(path), "--out", str(out), "--no-progress", *extra]) == 0
+        err = capsys.readouterr().err
+        assert "is already complete: 2 trials ended of its budget of 2; --n-trials N (more " \
+               "than 2) to extend it" in err  # fmt: skip
+        assert "lowering" not in err
+    assert page.stat().st_mtime_ns == written
+    assert len(trials(tmp_path, "done")) == 2
+    # An unfinished study whose budget a run lowers hears of it.
+    storage = open_storage(default_storage("done", out))
+    optuna.load_study(study_name="done", storage=storage).set_user_attr("n_trials", 5)
+    assert main(["run", str(path), "--out", str(out), "--no-progress", "--n-trials", "3"]) == 0
+    assert "lowering the budget of study 'done' from 5 to 3 trials" in capsys.readouterr().err

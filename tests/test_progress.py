@@ -39,7 +39,7 @@ def test_the_line_is_redrawn_while_the_caller_is_busy(tmp_path):
         pruned = study.ask()
         study.tell(pruned, state=TrialState.PRUNED)
         study.ask()  # left running
-        expected = "3/4 done 2 pruned 1 failed 0 running 1 | best 1"
+        expected = "3/4 (2 done, 1 pruned, 0 failed, 1 running) | best 1"
         assert wait_for(lambda: expected in screen.getvalue())
     finally:
         bar.close()
@@ -62,5 +62,5 @@ def test_the_final_line_counts_every_workers_trials(tmp_path, capsys):
     states = [t.state for t in study.trials]
     done, failed = states.count(TrialState.COMPLETE), states.count(TrialState.FAIL)
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert f"8/8 done {done} pruned 0 failed {failed} running 0" in last, last
+    assert f"8/8 ({done} done, 0 pruned, {failed} failed, 0 running)" in last, last
     assert f"best {study.best_value:.4g}" in last

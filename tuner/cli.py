@@ -38,7 +38,14 @@ from .storage import (
     mask_url,
     open_existing_storage,
 )
-from .study import BACKENDS, StudyAborted, check_backend, run_study, start_workers
+from .study import (
+    BACKENDS,
+    StudyAborted,
+    check_backend,
+    run_study,
+    start_workers,
+    worker_count,
+)
 from .studyfile import StudyFileError, load_study_file, requested_workers
 from .worker import quiet_libraries
 
@@ -126,11 +133,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if is_local_file(storage):  # before anything is said or started
             check_journal(Path(storage))
         parts = build_study(spec)
-        with contextlib.suppress(StudyNotFoundError):  # a new study starts from nothing
-            check_resumable(spec, parts.objective.space, load_existing_study(storage, spec.name))
+        try:
+            existing = load_existing_study(storage, spec.name)
+        except StudyNotFoundError:  # a new study starts from nothing
+            existing = None
+        if existing is not None:
+            check_resumable(spec, parts.objective.space, existing)
+            if _already_complete(existing, n_trials, spec.final_seeds, parts.refit.has_test):
+                return 0
     where = mask_url(storage)
     print(
-        f"study {spec.name!r}: {n_trials} trials, {n_jobs} worker(s), storage {where}",
+        f"study {spec.name!r}: {n_trials} trials, {worker_count(n_jobs)} worker(s), "
+        f"storage {where}",
         file=sys.stderr,
     )
     study = run_study(
@@ -171,6 +185,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(report.verdict.reason)
     print(f"report: {folder / 'index.html'}")
     return 0
+
+
+def _already_complete(study: optuna.Study, n_trials: int, seeds: int, has_test: bool) -> bool:
+    """Whether a run of ``n_trials`` has nothing to do (it says so); says so too when the
+    run would lower the study's budget."""
+    from .final import missing_fits
+
+    ended, budget = count_trials(study)["counted"], study.user_attrs.get("n_trials")
+    if ended >= n_trials and not (has_test and missing_fits(study, seeds)):
+        print(f"study {study.study_name!r} is already complete: {ended} trials ended"
+              f"{f' of its budget of {budget}' if isinstance(budget, int) else ''}; "
+              f"--n-trials N (more than {ended}) to extend it", file=sys.stderr)  # fmt: skip
+        return True
+    if isinstance(budget, int) and n_trials < budget:
+        print(f"tuner: lowering the budget of study {study.study_name!r} from {budget} to "
+              f"{n_trials} trials", file=sys.stderr)  # fmt: skip
+    return False
 
 
 def _final_fits(study: optuna.Study, refit, seeds: int, n_jobs: int) -> None:

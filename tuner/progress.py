@@ -68,8 +68,8 @@ class ProgressBar:
             best = "-"
         return (
             f"[{'#' * filled}{'.' * (width - filled)}] {n}/{self.n_trials} "
-            f"done {c['done']} pruned {c['pruned']} failed {c['failed']} "
-            f"running {c['running']} | best {best} | {_clock(elapsed)} elapsed, "
+            f"({c['done']} done, {c['pruned']} pruned, {c['failed']} failed, "
+            f"{c['running']} running) | best {best} | {_clock(elapsed)} elapsed, "
             f"{remaining if n < self.n_trials else '0:00:00'} left"
         )
 

@@ -62,6 +62,7 @@ __all__ = [
     "reconcile",
     "run_study",
     "start_workers",
+    "worker_count",
 ]
 
 #: Where worker processes run: joblib's loky processes, or Dask workers.
@@ -356,7 +357,7 @@ def run_study(
     if timeout is not None and not timeout > 0:
         raise ValueError(f"timeout must be positive seconds, got {timeout!r}")
     storage = storage or default_storage(study_name, directory)
-    n_workers = _n_workers(n_jobs)
+    n_workers = worker_count(n_jobs)
     check_backend(storage, backend, scheduler)
     sampler_spec, pruner_spec = _spec(sampler, "tpe"), _spec(pruner, DEFAULT_PRUNER)
     make_sampler(
@@ -446,8 +447,8 @@ def check_backend(storage: str, backend: str, scheduler: str | None) -> None:
         )
 
 
-def _n_workers(n_jobs: int) -> int:
-    """Workers for ``n_jobs``: -1 means one per core."""
+def worker_count(n_jobs: int) -> int:
+    """Workers for ``n_jobs``: -1 means one per core; raises ``ValueError`` otherwise."""
     n_workers = joblib.cpu_count() if n_jobs == -1 else n_jobs
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise ValueError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
@@ -472,7 +473,7 @@ def start_workers(n_jobs: int, modules: Sequence[str] = ()) -> ProcessPoolExecut
     ``shutdown(kill_workers=True)`` ends the processes without waiting for
     their imports, which Python's exit would otherwise do.
     """
-    n = _n_workers(n_jobs) - 1
+    n = worker_count(n_jobs) - 1
     if n < 1:
         return None
     executor = _loky_executor(n)
