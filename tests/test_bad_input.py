@@ -269,3 +269,13 @@ def test_a_torn_record_in_the_middle_of_a_journal_is_left_out_and_the_study_goes
     study = optuna.load_study(study_name="torn", storage=open_storage(str(journal)))
     assert len([t for t in study.trials if t.state.is_finished()]) == 4
     capsys.readouterr()
+
+
+def test_dask_without_dask_is_a_usage_error_before_any_study_exists(tmp_path, capsys, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "distributed" else real(name, *a))
+    path = study_file(tmp_path)
+    run_fails(["run", str(path), "--backend", "dask", "--out", str(tmp_path / "r")], capsys,
+              "pip install 'optim-tuner[distributed]'")  # fmt: skip
+    assert not (tmp_path / "r").exists()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
+import importlib.util
 import ipaddress
 import os
 import socket
@@ -437,6 +438,8 @@ def check_backend(storage: str, backend: str, scheduler: str | None) -> None:
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "dask" and importlib.util.find_spec("distributed") is None:
+        raise ValueError("backend 'dask' needs Dask: pip install 'optim-tuner[distributed]'")
     if scheduler is not None and backend != "dask":
         raise ValueError(f"a Dask scheduler needs backend='dask', got backend={backend!r}")
     if scheduler is not None and is_local_file(storage) and not _is_loopback(scheduler):
@@ -514,12 +517,7 @@ def _backend(backend: str, scheduler: str | None, n_workers: int) -> Iterator[No
     if backend == "loky":
         yield
         return
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise ValueError(
-            "backend 'dask' needs Dask: pip install 'optim-tuner[distributed]'"
-        ) from None
+    from distributed import Client, LocalCluster  # present: check_backend looked
     with contextlib.ExitStack() as stack:
         if scheduler is None:
             cluster = stack.enter_context(
