@@ -279,3 +279,12 @@ def test_dask_without_dask_is_a_usage_error_before_any_study_exists(tmp_path, ca
     run_fails(["run", str(path), "--backend", "dask", "--out", str(tmp_path / "r")], capsys,
               "pip install 'optim-tuner[distributed]'")  # fmt: skip
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("psycopg") is None, reason="needs psycopg")
+def test_an_unreachable_database_is_named_masked_not_a_commit_error(capsys):
+    # Port 1 on loopback: nothing listens there, the connection is refused at once.
+    assert main(["list", "--storage", "postgresql://u:pw-secret@127.0.0.1:1/db"]) == 1
+    err = capsys.readouterr().err
+    assert "the database postgresql://u:***@127.0.0.1:1/db is unreachable" in err
+    assert "pw-secret" not in err and err.count("\n") == 1

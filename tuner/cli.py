@@ -47,7 +47,7 @@ from .study import (
     worker_count,
 )
 from .studyfile import StudyFileError, load_study_file, requested_workers
-from .worker import quiet_libraries
+from .worker import quiet_libraries, transient_errors
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -89,9 +89,10 @@ def _storage_arg(args: argparse.Namespace, fallback: str | None) -> str | None:
     if not storage and args.storage is None:
         return fallback
     try:
-        return check_storage_url(storage)
+        args.storage_url = check_storage_url(storage)  # named if the storage fails
     except ValueError as exc:
         raise UsageError(f"--storage: {exc}") from None
+    return storage
 
 
 @contextlib.contextmanager
@@ -129,6 +130,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         n_trials = args.n_trials or spec.n_trials
         n_jobs = args.n_jobs or spec.n_jobs
         storage = _storage_arg(args, spec.storage) or default_storage(spec.name, args.out)
+        args.storage_url = storage  # named if the storage fails
         _check_backend(args, storage)
         if is_local_file(storage):  # before anything is said or started
             check_journal(Path(storage))
@@ -500,6 +502,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except StudyAborted as exc:
         print(f"tuner: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+    except transient_errors() as exc:  # retried for seconds already
+        where = mask_url(getattr(args, "storage_url", None) or "of the study")
+        cause = exc.__cause__ or exc
+        print(
+            f"tuner: error: the database {where} is unreachable or refused a write "
+            f"({type(cause).__name__}: {_one_line(cause)}); finished trials are kept: run "
+            "the same command again when it is back",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
     except ImportError as exc:
         print(
