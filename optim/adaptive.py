@@ -39,10 +39,15 @@ class Adam(Optimizer):
     denominator uses the running maximum :math:`v_{max} \leftarrow \max(v_{max}, v)`
     in place of :math:`v` (as PyTorch does, before bias correction).
 
-    The state keeps the moments as exponentially weighted sums,
-    ``m_sum`` :math:`= m / (1-\beta_1)` and ``v_sum`` :math:`= v / (1-\beta_2)`
-    (and ``v_max_sum``), which update as :math:`\beta s + g` without a scaling
-    pass; the update is the formula above, rewritten in those terms.
+    The state keeps the second moment ``v`` (and ``v_max``) as in the formula,
+    and the first as the exponentially weighted sum ``m_sum`` :math:`= m / (1-\beta_1)`,
+    which updates as :math:`\beta_1 s + g` without a scaling pass; the update is
+    the formula above, rewritten in those terms. Limits: ``v`` is a float of the
+    parameters' dtype, so it overflows where the textbook :math:`v` does, once
+    the squared gradients it averages pass the dtype's largest value (gradients
+    beyond about 1.8e19 in float32); its element then stops moving. ``m_sum``
+    overflows only for gradients beyond :math:`(1-\beta_1)` times that value,
+    far past the point where :math:`v` does.
 
     Parameters
     ----------
@@ -91,26 +96,28 @@ class Adam(Optimizer):
         _check_bool(name, "amsgrad", self.amsgrad)
 
     def _buffer_names(self) -> tuple[str, ...]:
-        return ("m_sum", "v_sum", "v_max_sum") if self.amsgrad else ("m_sum", "v_sum")
+        return ("m_sum", "v", "v_max") if self.amsgrad else ("m_sum", "v")
 
     def _coefficients(self, lr: float, t: int) -> tuple[float, ...]:
-        # With M = m/(1-b1), V = v/(1-b2) and s = sqrt((1-b2)/bc2):
-        # eta*m_hat/(sqrt(v_hat)+eps) == (eta*(1-b1)/(bc1*s)) * M/(sqrt(V)+eps/s),
-        # so the moments need no scaling pass and the bias correction none either.
+        # With M = m/(1-b1) and r = sqrt(1-b2^t):
+        # eta*m_hat/(sqrt(v_hat)+eps) == (eta*(1-b1)*r/(1-b1^t)) * M/(sqrt(v)+eps*r),
+        # so neither the first moment nor the bias correction needs a scaling pass.
+        # The second moment takes (sqrt(1-b2)*g)**2, which overflows only where v would.
         b1, b2 = self.beta1, self.beta2
-        s = math.sqrt((1.0 - b2) / (1.0 - b2**t))
-        step_size = lr * (1.0 - b1) / ((1.0 - b1**t) * s)
-        return (b1, b2, step_size, self.eps / s, None)
+        r = math.sqrt(1.0 - b2**t)
+        step_size = lr * (1.0 - b1) * r / (1.0 - b1**t)
+        return (b1, b2, math.sqrt(1.0 - b2), step_size, self.eps * r, None)
 
     def _kernel(self, p, g, bufs, tmp, coef) -> None:
-        b1, b2, step_size, eps, shrink = coef
+        b1, b2, root_1mb2, step_size, eps, shrink = coef
         m, v = bufs[0], bufs[1]
         if shrink is not None:
             p *= shrink
         m *= b1
         m += g
         v *= b2
-        np.multiply(g, g, out=tmp)
+        np.multiply(g, root_1mb2, out=tmp)
+        np.multiply(tmp, tmp, out=tmp)
         v += tmp
         if len(bufs) == 3:
             v = np.maximum(bufs[2], v, out=bufs[2])
@@ -161,7 +168,7 @@ class AdamW(Adam):
 
     def _coefficients(self, lr: float, t: int) -> tuple[float, ...]:
         shrink = 1.0 - lr * self.weight_decay if self.weight_decay else None
-        return (*super()._coefficients(lr, t)[:4], shrink)
+        return (*super()._coefficients(lr, t)[:5], shrink)
 
 
 class RMSProp(Optimizer):
@@ -170,6 +177,10 @@ class RMSProp(Optimizer):
     .. math::
         v \leftarrow \rho v + (1-\rho) g^2 ;\quad
         \theta \leftarrow \theta - \eta_t g / (\sqrt{v} + \epsilon)
+
+    ``v`` overflows, and its element stops moving, where the textbook :math:`v`
+    does: once the squared gradients it averages pass the dtype's largest value
+    (gradients beyond about 1.8e19 in float32).
 
     Parameters
     ----------
@@ -212,14 +223,15 @@ class RMSProp(Optimizer):
         return ("v",)
 
     def _coefficients(self, lr: float, t: int) -> tuple[float, ...]:
-        return (lr, self.rho, self.eps)
+        # (sqrt(1-rho)*g)**2 rather than (1-rho)*g**2: g**2 alone overflows sooner than v.
+        return (lr, self.rho, math.sqrt(1.0 - self.rho), self.eps)
 
     def _kernel(self, p, g, bufs, tmp, coef) -> None:
-        lr, rho, eps = coef
+        lr, rho, root_1mrho, eps = coef
         (v,) = bufs
         v *= rho
-        np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - rho
+        np.multiply(g, root_1mrho, out=tmp)
+        np.multiply(tmp, tmp, out=tmp)
         v += tmp
         _scaled_step(p, g, v, tmp, lr, eps)
 

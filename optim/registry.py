@@ -9,6 +9,7 @@ does: estimators, search spaces, study files and reports.
 from __future__ import annotations
 
 import difflib
+import inspect
 import warnings
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from .schedules import BUILTIN_SCHEDULES, Schedule
 from .sgd import SGD, Momentum, Nesterov
 
 __all__ = [
+    "BUILTIN_OPTIMIZERS",
     "available_optimizers",
     "available_schedules",
     "get",
@@ -93,26 +95,41 @@ class _Registry:
             f"unknown {self.kind} {name!r}; available: {', '.join(sorted(self.classes))}{hint}"
         )
 
+    def build(self, name: str, hyperparameters: dict[str, Any]) -> Any:
+        """An instance of the class registered as ``name``, built with ``hyperparameters``."""
+        cls = self.lookup(name)
+        missing = [
+            p.name
+            for p in inspect.signature(cls).parameters.values()
+            if p.default is p.empty
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and p.name not in hyperparameters
+        ]
+        if missing:
+            raise TypeError(
+                f"{self.kind} {name!r} ({cls.__name__}) needs {', '.join(missing)}, which "
+                f"have no default: give them, or pass a {cls.__name__} object instead"
+            )
+        return cls(**hyperparameters)
+
     def name_of(self, obj: Any) -> str | None:
         cls = obj if isinstance(obj, type) else type(obj)
         self._load_entry_points()
         return next((n for n, c in sorted(self.classes.items()) if c is cls), None)
 
 
-_OPTIMIZERS = _Registry(
-    "optimizer",
-    Optimizer,
-    "optim.optimizers",
-    {
-        "sgd": SGD,
-        "momentum": Momentum,
-        "nesterov": Nesterov,
-        "adam": Adam,
-        "adamw": AdamW,
-        "rmsprop": RMSProp,
-        "adagrad": AdaGrad,
-    },
-)
+#: The built-in optimizers by registry name (the registry starts from these).
+BUILTIN_OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "adam": Adam,
+    "adamw": AdamW,
+    "rmsprop": RMSProp,
+    "adagrad": AdaGrad,
+}
+
+_OPTIMIZERS = _Registry("optimizer", Optimizer, "optim.optimizers", BUILTIN_OPTIMIZERS)
 _SCHEDULES = _Registry("schedule", Schedule, "optim.schedules", BUILTIN_SCHEDULES)
 
 
@@ -155,7 +172,7 @@ def get(name: str | Optimizer, **hyperparameters: Any) -> Optimizer:
         if hyperparameters:
             raise TypeError("hyperparameters cannot be given with an optimizer instance")
         return name
-    return optimizer_class(name)(**hyperparameters)
+    return _OPTIMIZERS.build(name, hyperparameters)
 
 
 def get_schedule(name: str | Schedule, **hyperparameters: Any) -> Schedule:
@@ -164,7 +181,7 @@ def get_schedule(name: str | Schedule, **hyperparameters: Any) -> Schedule:
         if hyperparameters:
             raise TypeError("hyperparameters cannot be given with a schedule instance")
         return name
-    return schedule_class(name)(**hyperparameters)
+    return _SCHEDULES.build(name, hyperparameters)
 
 
 def available_optimizers() -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import optim
+from optim.registry import BUILTIN_OPTIMIZERS
 from optim.testing import check_optimizer
 
 SHAPES = [(13, 7), (7,), (2, 3, 4), (), (5_000,)]
@@ -169,8 +171,46 @@ def test_momentum_keeps_lr_inside_velocity():
     assert not np.isclose(p[0], torch_form)
 
 
+@pytest.mark.parametrize("beta2", [0.999, 0.99999])
+@pytest.mark.parametrize(
+    "opt", [optim.Adam, optim.AdamW, lambda **kw: optim.Adam(amsgrad=True, **kw)],
+    ids=["adam", "adamw", "amsgrad"],
+)  # fmt: skip
+def test_float32_adam_state_overflows_no_sooner_than_the_textbook_moments(opt, beta2):
+    # g**2 = 1e38 is a float32 and so is the textbook v, an average of g**2; the sum
+    # v / (1 - beta2) of the same squares overflows within four steps.
+    opt = opt(lr=0.01, beta2=beta2)
+    g = np.full(3, 1e19, dtype=np.float32)
+    p = np.zeros(3, dtype=np.float32)
+    state, ref, expected = opt.init(p), {}, np.zeros(3)
+    decoupled = getattr(opt, "weight_decay", 0.0) if isinstance(opt, optim.AdamW) else 0.0
+    for t in range(1, 31):
+        before = p.copy()
+        assert opt.step(p, g, state)
+        assert np.all(p != before), f"the parameters stopped moving at step {t}"
+        expected = ref_adam(expected, g.astype(np.float64), ref, 0.01, t, b2=beta2,
+                            amsgrad=opt.amsgrad, decoupled=decoupled)  # fmt: skip
+    assert all(np.isfinite(buf.vector).all() for buf in state.buffers.values())
+    np.testing.assert_allclose(p, expected, rtol=1e-5)
+
+
+def test_float32_rmsprop_state_overflows_no_sooner_than_the_textbook_v():
+    # (1 - rho) * g**2 = 2.5e37 is a float32, g**2 = 2.5e39 is not.
+    opt = optim.RMSProp(lr=0.01, rho=0.99)
+    p = np.zeros(3, dtype=np.float32)
+    state, ref, expected = opt.init(p), {}, np.zeros(3)
+    for t, scale in enumerate([5e19, 5e19, 1e19], start=1):
+        g = np.full(3, scale, dtype=np.float32)
+        before = p.copy()
+        assert opt.step(p, g, state)
+        assert np.all(p != before), f"the parameters stopped moving at step {t}"
+        expected = ref_rmsprop(expected, g.astype(np.float64), ref, 0.01, t, rho=0.99)
+    assert np.isfinite(state.buffers["v"].vector).all()
+    np.testing.assert_allclose(p, expected, rtol=1e-5)
+
+
 @pytest.mark.parametrize("amsgrad", [False, True])
-def test_adam_state_holds_the_moments_as_weighted_sums(amsgrad):
+def test_adam_state_holds_the_textbook_v_and_the_first_moment_as_a_weighted_sum(amsgrad):
     rng = np.random.default_rng(7)
     b1, b2 = 0.8, 0.95
     opt = optim.Adam(lr=0.01, beta1=b1, beta2=b2, amsgrad=amsgrad)
@@ -181,10 +221,11 @@ def test_adam_state_holds_the_moments_as_weighted_sums(amsgrad):
         opt.step(p, g, state)
         ref_adam(np.zeros(6), g, ref, 0.01, t, b1=b1, b2=b2, amsgrad=amsgrad)
     buffers = {name: buf.vector for name, buf in state.buffers.items()}
+    assert sorted(buffers) == sorted(["m_sum", "v", *(["v_max"] if amsgrad else [])])
     np.testing.assert_allclose(buffers["m_sum"], ref["m"] / (1 - b1), rtol=1e-13)
-    np.testing.assert_allclose(buffers["v_sum"], ref["v"] / (1 - b2), rtol=1e-13)
+    np.testing.assert_allclose(buffers["v"], ref["v"], rtol=1e-13)
     if amsgrad:
-        np.testing.assert_allclose(buffers["v_max_sum"], ref["vmax"] / (1 - b2), rtol=1e-13)
+        np.testing.assert_allclose(buffers["v_max"], ref["vmax"], rtol=1e-13)
 
 
 def test_clip_norm_scales_the_global_norm():
@@ -233,6 +274,26 @@ def test_non_finite_gradient_is_skipped_in_list_mode(bad):
         np.testing.assert_array_equal(a, b)
     for name, buf in before[1]["buffers"].items():
         np.testing.assert_array_equal(state.buffers[name].vector, buf)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("extras", [{}, {"clip_norm": 0.1, "weight_decay": 0.01}], ids=["", "clip"])
+@pytest.mark.parametrize("name", sorted(BUILTIN_OPTIMIZERS))
+def test_a_step_allocates_no_array(name, extras, dtype):
+    rng = np.random.default_rng(0)
+    params = optim.FlatBuffer.from_arrays([rng.normal(size=(300, 100)), np.zeros(100)], dtype=dtype)
+    grads = optim.FlatBuffer.from_arrays([rng.normal(size=(300, 100)), np.ones(100)], dtype=dtype)
+    opt = optim.get(name, **extras)
+    state = opt.init(params)
+    opt.step(params, grads, state)  # the first step creates the scratch vectors
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            opt.step(params, grads, state, lr=opt.lr / 2)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < params.vector.nbytes / 20, f"{peak} bytes allocated in a step"
 
 
 @pytest.mark.parametrize("name", optim.available_optimizers())

@@ -104,3 +104,11 @@ def test_entry_points_are_loaded_and_broken_ones_warn(clean_registry, monkeypatc
         names = optim.available_optimizers()
     assert "plain" in names and "broken" not in names
     assert optim.optimizer_class("plain") is optim.SGD
+
+
+def test_a_name_whose_class_needs_arguments_says_which():
+    with pytest.raises(TypeError, match=r"schedule 'sequence' \(Sequence\) needs schedules, "):
+        optim.get_schedule("sequence")
+    assert optim.get_schedule("sequence", schedules=[optim.Constant()], boundaries=[]) == (
+        optim.Sequence([optim.Constant()], [])
+    )

@@ -56,13 +56,23 @@ def ref_restarts(t, t_0, t_mult, m):
 
 
 def ref_onecycle(t, total, peak_factor, pct, final):
-    p = pct * total
-    if t <= p:
-        return peak_factor + (1 - peak_factor) * (1 + math.cos(math.pi * t / p)) / 2
-    if t < total:
-        shape = (1 + math.cos(math.pi * (t - p) / (total - p))) / 2
-        return final + (peak_factor - final) * shape
-    return final
+    """PyTorch's ``OneCycleLR.get_lr`` (two phases, cosine) for ``max_lr = peak_factor``,
+    ``div_factor = peak_factor`` and ``final_div_factor = 1 / final``, over the initial rate.
+
+    Its phases end at steps ``pct * total - 1`` (the peak) and ``total - 1``; each is
+    ``end + (start - end) / 2 * (cos(pi * pct) + 1)`` over the share ``pct`` of its steps.
+    PyTorch raises past the cycle, where the schedule holds the final rate.
+    """
+    if t > total - 1:
+        return final
+    phases = [(pct * total - 1, 1.0, peak_factor), (total - 1, peak_factor, final)]
+    start_step = 0.0
+    for i, (end_step, start, end) in enumerate(phases):
+        if t <= end_step or i == len(phases) - 1:
+            share = (t - start_step) / (end_step - start_step)
+            return end + (start - end) / 2.0 * (math.cos(math.pi * share) + 1)
+        start_step = end_step
+    raise AssertionError("unreachable")
 
 
 def ref_warmup(t, steps, start, then):
@@ -78,6 +88,43 @@ def run_plateau(schedule, observations):
         schedule.observe(t, value, state)
     factors.append(schedule.factor(len(observations), state))
     return factors, state
+
+
+class TorchPlateau:
+    """PyTorch's ``ReduceLROnPlateau`` as its documentation states it, on a rate starting at 1.
+
+    Improvement: in ``rel`` mode ``v < best * (1 - threshold)`` (``min``) or
+    ``v > best * (1 + threshold)`` (``max``); in ``abs`` mode ``v < best - threshold``
+    or ``v > best + threshold``. A reduction to ``max(lr * factor, min_lr)`` is
+    skipped when it changes the rate by ``eps`` or less.
+    """
+
+    def __init__(self, gamma, patience, mode, threshold, threshold_mode, cooldown, floor, eps):
+        self.gamma, self.patience, self.mode = gamma, patience, mode
+        self.threshold, self.threshold_mode = threshold, threshold_mode
+        self.cooldown, self.floor, self.eps = cooldown, floor, eps
+        self.best = math.inf if mode == "min" else -math.inf
+        self.lr, self.bad, self.cooldown_counter = 1.0, 0, 0
+
+    def better(self, v):
+        rel, tau = self.threshold_mode == "rel", self.threshold
+        if self.mode == "min":
+            return v < self.best * (1 - tau) if rel else v < self.best - tau
+        return v > self.best * (1 + tau) if rel else v > self.best + tau
+
+    def step(self, v):
+        if self.better(v):
+            self.best, self.bad = v, 0
+        else:
+            self.bad += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.bad = 0
+        if self.bad > self.patience:
+            new = max(self.lr * self.gamma, self.floor)
+            if self.lr - new > self.eps:
+                self.lr = new
+            self.cooldown_counter, self.bad = self.cooldown, 0
 
 
 EXAMPLES = [
@@ -131,10 +178,21 @@ def test_cosine_warm_restarts_matches_closed_form(t, t_0, t_mult, m):
     assert close(CosineWarmRestarts(t_0, t_mult, m)(t), ref_restarts(t, t_0, t_mult, m))
 
 
-@given(ts, st.integers(1, 300), st.floats(1.0, 50.0), st.floats(0.05, 0.95), st.floats(0, 1))
-def test_one_cycle_matches_closed_form(t, total, peak_factor, pct, final):
-    sched = OneCycle(total, peak_factor, pct, final)
-    assert close(sched(t), ref_onecycle(t, total, peak_factor, pct, final))
+one_cycles = st.tuples(
+    st.integers(2, 300), st.floats(1.0, 50.0), st.floats(0.01, 0.95), st.floats(0, 1)
+).filter(lambda c: c[0] * c[2] > 1)  # PyTorch needs a rise of more than a step
+
+
+@given(ts, one_cycles)
+def test_one_cycle_matches_pytorch(t, cycle):
+    sched = OneCycle(*cycle)
+    assert close(sched(t), ref_onecycle(t, *cycle))
+
+
+@given(one_cycles)
+def test_one_cycle_reaches_the_final_rate_at_the_last_step_of_the_run(cycle):
+    total, _, _, final = cycle
+    assert OneCycle(*cycle)(total - 1) == final
 
 
 @given(ts, st.integers(1, 50), st.floats(0.01, 1.0), st.integers(1, 100))
@@ -217,11 +275,13 @@ def test_cosine_warm_restarts_restart_with_t_mult_2():
 
 
 def test_one_cycle_peaks_then_ends_at_final_factor():
+    # As PyTorch's OneCycleLR(total_steps=100, pct_start=0.25): the peak at step 24,
+    # the final rate at step 99, the last of a run of 100 steps.
     sched = OneCycle(total_steps=100, max_factor=10.0, pct_start=0.25, final_factor=1e-3)
     values = sched.values(120)
-    assert values[25] == pytest.approx(10.0) and values.argmax() == 25
-    assert np.all(np.diff(values[:26]) > 0) and np.all(np.diff(values[25:101]) < 0)
-    assert np.all(values[100:] == 1e-3)
+    assert values[24] == 10.0 and values.argmax() == 24
+    assert np.all(np.diff(values[:25]) > 0) and np.all(np.diff(values[24:100]) < 0)
+    assert np.all(values[99:] == 1e-3)
 
 
 def test_linear_warmup_joins_without_compounding():
@@ -289,6 +349,78 @@ def test_plateau_never_goes_below_min_factor():
 def test_plateau_non_finite_value_is_never_an_improvement():
     factors, state = run_plateau(ReduceOnPlateau(gamma=0.5, patience=1), [math.nan, math.inf])
     assert factors[-1] == 0.5 and state.best is None
+
+
+plateau_params = st.fixed_dictionaries(
+    {
+        "gamma": st.floats(0.05, 0.95),
+        "patience": st.integers(0, 4),
+        "mode": st.sampled_from(["min", "max"]),
+        "cooldown": st.integers(0, 3),
+        "min_factor": st.sampled_from([0.0, 1e-3, 0.2]),
+        "eps": st.sampled_from([0.0, 1e-8, 1e-3, 0.05, 0.3]),
+    }
+)
+# Walks with plateaus, small and large moves, so that every rule gets its turn.
+moves = st.lists(st.sampled_from([-1.0, -0.1, -1e-3, 0.0, 0.0, 1e-3, 0.1, 1.0]), max_size=40)
+
+
+def check_plateau_against_pytorch(params, values):
+    sched = ReduceOnPlateau(**params)
+    torch_like = TorchPlateau(
+        params["gamma"], params["patience"], params["mode"], params["threshold"],
+        params["threshold_mode"], params["cooldown"], params["min_factor"], params["eps"],
+    )  # fmt: skip
+    factors, _ = run_plateau(sched, values)
+    rates = [1.0]
+    for v in values:
+        torch_like.step(v)
+        rates.append(torch_like.lr)
+    assert factors == rates
+
+
+@given(plateau_params, st.floats(0.0, 0.5), st.floats(0.5, 5.0), moves)
+def test_plateau_relative_threshold_matches_pytorch_on_positive_values(params, tau, v0, steps):
+    # PyTorch's relative rule multiplies the best value by (1 -/+ tau): for positive
+    # values that is the rule here; for negative ones it moves the wrong way (see below).
+    values = [max(v, 1e-3) for v in accumulate(steps, initial=v0)]
+    check_plateau_against_pytorch({**params, "threshold": tau, "threshold_mode": "rel"}, values)
+
+
+@given(plateau_params, st.floats(0.0, 2.0), st.floats(-5.0, 5.0), moves)
+def test_plateau_absolute_threshold_matches_pytorch(params, tau, v0, steps):
+    values = list(accumulate(steps, initial=v0))
+    check_plateau_against_pytorch({**params, "threshold": tau, "threshold_mode": "abs"}, values)
+
+
+def test_plateau_defaults_are_pytorchs():
+    sched = ReduceOnPlateau()
+    assert (sched.gamma, sched.patience, sched.mode, sched.threshold) == (0.1, 10, "min", 1e-4)
+    assert (sched.threshold_mode, sched.cooldown, sched.min_factor, sched.eps) == (
+        "rel",
+        0,
+        0.0,
+        1e-8,
+    )
+
+
+def test_plateau_absolute_threshold():
+    sched = ReduceOnPlateau(gamma=0.5, patience=0, threshold=0.5, threshold_mode="abs")
+    assert run_plateau(sched, [10.0, 9.6])[0][-1] == 0.5  # 0.4 better: not enough
+    assert run_plateau(sched, [10.0, 9.4])[0][-1] == 1.0
+    assert run_plateau(sched, [-10.0, -10.6])[0][-1] == 1.0
+    high = ReduceOnPlateau(threshold=5.0, threshold_mode="abs")  # a threshold in the value's units
+    assert high.threshold == 5.0
+
+
+def test_plateau_skips_reductions_smaller_than_eps():
+    # 1, 0.5, 0.25, 0.125, then 0.0625 would change the multiplier by 0.0625 <= eps.
+    sched = ReduceOnPlateau(gamma=0.5, patience=0, eps=0.0625)
+    factors, state = run_plateau(sched, [1.0] * 8)
+    assert factors == [1.0, 1.0, 0.5, 0.25, 0.125, 0.125, 0.125, 0.125, 0.125]
+    assert state.num_bad_epochs == 0  # a skipped reduction still resets the count
+    tiny = ReduceOnPlateau(gamma=0.5, patience=0)  # PyTorch's eps: 1e-8
+    assert run_plateau(tiny, [1.0] * 40)[0][-1] == 0.5**26  # 0.5**27 would be 7.5e-9 lower
 
 
 def test_plateau_state_round_trips_through_state_dict_and_pickle():
@@ -360,6 +492,11 @@ def test_sequence_forwards_to_the_active_stateful_part():
         (lambda: OneCycle(pct_start=1.0), ValueError, r"pct_start must be in \(0, 1\), got 1.0"),
         (lambda: OneCycle(max_factor=0.5), ValueError, r"max_factor must be in \[1, inf\]"),
         (lambda: OneCycle(final_factor=20.0), ValueError, r"final_factor must be in \[0, 10\]"),
+        (
+            lambda: OneCycle(total_steps=3, pct_start=0.3),
+            ValueError,
+            r"OneCycle: pct_start \* total_steps must exceed 1 .*got 0.3 \* 3",
+        ),
         (lambda: LinearWarmup(-1), ValueError, r"warmup_steps must be >= 0, got -1"),
         (lambda: LinearWarmup(then=0.5), TypeError, r"then must be a Schedule, got 0.5"),
         (lambda: LinearWarmup(start_factor=0), ValueError, r"start_factor must be in \(0, 1\]"),
@@ -372,6 +509,17 @@ def test_sequence_forwards_to_the_active_stateful_part():
         (lambda: ReduceOnPlateau(mode="avg"), ValueError, r"mode must be 'min' or 'max', got 'av"),
         (lambda: ReduceOnPlateau(threshold=1), ValueError, r"threshold must be in \[0, 1\)"),
         (lambda: ReduceOnPlateau(cooldown=-2), ValueError, r"cooldown must be >= 0, got -2"),
+        (
+            lambda: ReduceOnPlateau(threshold_mode="absolute"),
+            ValueError,
+            r"ReduceOnPlateau: threshold_mode must be 'rel' or 'abs', got 'absolute'",
+        ),
+        (
+            lambda: ReduceOnPlateau(threshold=-1.0, threshold_mode="abs"),
+            ValueError,
+            r"threshold must be in \[0, inf\], got -1.0",
+        ),
+        (lambda: ReduceOnPlateau(eps=-1e-8), ValueError, r"eps must be in \[0, inf\], got -1e-08"),
     ],
 )
 def test_invalid_hyperparameters_are_named_in_the_error(make, error, message):

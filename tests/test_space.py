@@ -182,7 +182,7 @@ def test_scoped_ranges_of_one_kind_share_a_name_in_one_study():
      ({"schedule_interval": "batch", "batch_size": 25}, 10 * 40),  # 1000 rows: 40 batches
      ({"schedule_interval": "batch", "batch_size": 25, "early_stopping": True,
        "validation_fraction": 0.2}, 10 * 32),  # 800 rows left for training
-     ({"schedule_interval": "batch"}, 10 * 5)],  # "auto": batches of 200
+     ({"schedule_interval": "batch", "batch_size": "auto"}, 10 * 5)],  # batches of 200
 )  # fmt: skip
 def test_schedule_horizon_counts_the_schedules_steps(params, expected):
     from tuner.estimators import MLPClassifier

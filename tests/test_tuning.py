@@ -11,7 +11,7 @@ import pytest
 from optuna.trial import TrialState
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
-from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, check_cv, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -81,10 +81,10 @@ def test_pruning_stops_folds_early(tmp_path, wine):
 
 def test_a_study_where_most_trials_diverge_still_completes(tmp_path):
     X, y = load_diabetes(return_X_y=True)
-    # On a target of this scale the squared loss of an unstable rate (lr >~ 2)
-    # overflows to inf within a few epochs, while small rates train.
+    # On a target of this scale the squared loss of an unstable rate (lr >~ 0.5)
+    # explodes within an epoch, while small rates train.
     y = y * 1e100
-    space = SearchSpace(["sgd"], ["constant"], params={"lr": {"low": 1e-2, "high": 1e4}})
+    space = SearchSpace(["sgd"], ["constant"], params={"lr": {"low": 1e-4, "high": 1e4}})
     objective = Objective(LinearRegressor(max_epochs=50, tol=0), X, y, space, cv=3)
     study = run_study(
         objective,
@@ -162,6 +162,40 @@ def test_optimizer_search_cv_behaves_like_a_scikit_learn_search():
     assert search.predict(X[:5]).shape == (5,)
     assert isinstance(search.study_, optuna.Study) and len(search.study_.trials) == 6
     assert list(search.classes_) == [0, 1]
+
+
+def test_cv_results_time_every_fold_as_scikit_learn_searches_do():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    search = OptimizerSearchCV(
+        LogisticClassifier(max_epochs=3, random_state=0),
+        n_trials=3,
+        cv=3,
+        random_state=0,
+        pruner="none",
+    ).fit(X, y)
+    grid = GridSearchCV(LogisticClassifier(max_epochs=3), {"alpha": [1e-4]}, cv=3).fit(X, y)
+    timings = {key for key in grid.cv_results_ if key.endswith("_time")}
+    assert timings == {"mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time"}
+    assert timings <= set(search.cv_results_)
+    for i, trial in enumerate(search.study_.trials):
+        for kind in ("fit", "score"):
+            folds = trial.user_attrs[f"fold_{kind}_times"]
+            assert len(folds) == 3 and all(seconds > 0 for seconds in folds)
+            assert search.cv_results_[f"mean_{kind}_time"][i] == pytest.approx(np.mean(folds))
+            assert search.cv_results_[f"std_{kind}_time"][i] == pytest.approx(np.std(folds))
+
+
+def test_a_diverged_trial_records_its_fold_times():
+    X, y = load_diabetes(return_X_y=True)
+    space = SearchSpace(["sgd"], ["constant"], params={"lr": 1e3})
+    objective = Objective(LinearRegressor(max_epochs=5), X, y, space, cv=2)
+    study = optuna.create_study(direction="maximize")
+    study.optimize(objective, n_trials=1)
+    trial = study.trials[0]
+    assert trial.user_attrs["end"].startswith("diverged at epoch 1")
+    assert all(seconds > 0 for seconds in trial.user_attrs["fold_fit_times"])
+    assert trial.user_attrs["fold_score_times"] == [0.0, 0.0]  # never scored
 
 
 def test_optimizer_search_cv_inside_cross_val_score():

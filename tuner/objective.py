@@ -2,17 +2,19 @@
 
 Every fold trains one epoch, then the mean validation score over the folds
 is reported to Optuna, so that a pruner can stop all folds of a bad trial at
-once. A trial that diverges (its loss or weights become NaN or infinite, a
-``DivergenceError``) is pruned with the reason and epoch recorded; the sampler
-then ranks it below every trial that trained. A loss that grows large but
-stays finite ends as any other trial does, with its (poor) score.
+once. A trial that diverges (a ``DivergenceError``: its loss or weights become
+NaN or infinite, or its training loss grows past 10,000 times the loss of its
+initial weights) is pruned with the reason and epoch recorded; the sampler
+then ranks it below every trial that trained.
 """
 
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -102,8 +104,10 @@ class Objective:
     Notes
     -----
     Each trial records user attributes: ``curves`` (mean training loss,
-    validation score and learning rate per epoch), ``fold_scores``, ``epochs``
-    and ``end`` (``"complete"``, ``"pruned at epoch k"`` or
+    validation score and learning rate per epoch), ``fold_scores``,
+    ``fold_fit_times`` and ``fold_score_times`` (seconds each fold spent
+    training, and scoring its validation part after every epoch and at the
+    end), ``epochs`` and ``end`` (``"complete"``, ``"pruned at epoch k"`` or
     ``"diverged at epoch k: ..."``).
     """
 
@@ -155,55 +159,83 @@ class Objective:
     def _run(self, trial: optuna.Trial) -> float:
         params = self.space.suggest(trial)
         scorer = check_scoring(self.estimator, self.scoring)
+        folds = self.fold_data()
+        # Seconds each fold spends training and scoring: cv_results_' fit and score times.
+        times = {"fold_fit_times": [0.0] * len(folds), "fold_score_times": [0.0] * len(folds)}
+        fitting, scoring = times["fold_fit_times"], times["fold_score_times"]
         runs = []
-        for X_tr, y_tr, X_te, y_te, w_tr, w_te in self.fold_data():
+        for k, (X_tr, y_tr, X_te, y_te, w_tr, w_te) in enumerate(folds):
             est = clone(self.estimator).set_params(**params)
             weighted = {} if w_te is None else {"sample_weight": w_te}
-            runs.append((est, est.fit_epochs(X_tr, y_tr, sample_weight=w_tr), X_te, y_te,
-                         weighted))  # fmt: skip
+            with _timed(fitting, k):  # checks the input and computes the initial loss
+                epochs = est.fit_epochs(X_tr, y_tr, sample_weight=w_tr)
+            runs.append((est, epochs, X_te, y_te, weighted))
+
+        def score(k: int) -> float:
+            est, _, X_te, y_te, weighted = runs[k]
+            with _timed(scoring, k):
+                return scorer(est, X_te, y_te, **weighted)
+
         curves: dict[str, list[float]] = {"loss": [], "score": [], "lr": []}
         scores = [math.nan] * len(runs)
         epoch = 0
         try:
-            for results in _lock_step([r[1] for r in runs]):
+            for results in _lock_step([r[1] for r in runs], fitting):
                 epoch += 1
                 for k in results:
-                    est, _, X_te, y_te, weighted = runs[k]
-                    scores[k] = scorer(est, X_te, y_te, **weighted)
+                    scores[k] = score(k)
                 mean = float(np.mean(scores))
                 curves["loss"].append(float(np.mean([r.loss for r in results.values()])))
                 curves["score"].append(mean)
                 curves["lr"].append(float(np.mean([r.learning_rate for r in results.values()])))
                 trial.report(mean, epoch)
                 if trial.should_prune():
-                    _record(trial, curves, scores, epoch, f"pruned at epoch {epoch}")
+                    _record(trial, curves, scores, times, epoch, f"pruned at epoch {epoch}")
                     raise optuna.TrialPruned(f"pruned at epoch {epoch}")
         except DivergenceError as exc:
             reason = f"diverged at epoch {exc.epoch}: {exc}"
-            _record(trial, curves, scores, exc.epoch, reason)
+            _record(trial, curves, scores, times, exc.epoch, reason)
             raise optuna.TrialPruned(reason) from None
         # Final scores: early stopping may have restored the best epoch's weights.
-        final = [scorer(est, X_te, y_te, **weighted) for est, _, X_te, y_te, weighted in runs]
-        _record(trial, curves, final, epoch, "complete")
+        final = [score(k) for k in range(len(runs))]
+        _record(trial, curves, final, times, epoch, "complete")
         return float(np.mean(final))
 
 
-def _lock_step(iterators: list[Iterator]) -> Iterator[dict[int, Any]]:
-    """Advance every iterator once per round; yield ``{index: item}`` of those still going."""
+@contextmanager
+def _timed(totals: list[float], k: int) -> Iterator[None]:
+    """Add the seconds the ``with`` block takes to ``totals[k]``."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        totals[k] += time.perf_counter() - start
+
+
+def _lock_step(iterators: list[Iterator], seconds: list[float]) -> Iterator[dict[int, Any]]:
+    """Advance every iterator once per round; yield ``{index: item}`` of those still going.
+
+    The time spent in iterator ``k`` is added to ``seconds[k]``.
+    """
     active = dict(enumerate(iterators))
     while active:
         results = {}
         for k, it in list(active.items()):
             try:
-                results[k] = next(it)
+                with _timed(seconds, k):
+                    results[k] = next(it)
             except StopIteration:
                 del active[k]
         if results:
             yield results
 
 
-def _record(trial: optuna.Trial, curves, scores, epochs: int, end: str) -> None:
+def _record(
+    trial: optuna.Trial, curves, scores, times: dict[str, list[float]], epochs: int, end: str
+) -> None:
     trial.set_user_attr("curves", curves)
     trial.set_user_attr("fold_scores", [float(s) for s in scores])
+    for name, seconds in times.items():
+        trial.set_user_attr(name, seconds)
     trial.set_user_attr("epochs", int(epochs))
     trial.set_user_attr("end", end)

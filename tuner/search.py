@@ -111,7 +111,10 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         One entry per trial in scikit-learn's layout: ``params``, ``param_<name>``
         (masked where a parameter did not apply), ``split<k>_test_score``,
         ``mean_test_score``, ``std_test_score``, ``rank_test_score``,
-        ``mean_fit_time`` (per fold), plus ``state``, ``epochs`` and ``end``.
+        ``mean_fit_time``, ``std_fit_time``, ``mean_score_time`` and
+        ``std_score_time`` (seconds per fold: training, and scoring the
+        validation part after every epoch and at the end), plus ``state``,
+        ``epochs`` and ``end``.
     """
 
     def __init__(
@@ -305,9 +308,14 @@ def _cv_results(study: optuna.Study, n_splits: int) -> dict[str, Any]:
     # Like scikit-learn: best is rank 1, trials without a score rank last.
     filled = np.where(np.isnan(mean), -np.inf, mean)
     results["rank_test_score"] = rankdata(-filled, method="min").astype(np.int32)
-    results["mean_fit_time"] = np.array(
-        [t.duration.total_seconds() / n_splits if t.duration else np.nan for t in trials]
-    )
+    # Per-fold seconds as the objective records them (NaN for a trial that failed first).
+    for kind in ("fit", "score"):
+        seconds = np.array(
+            [t.user_attrs.get(f"fold_{kind}_times", [np.nan] * n_splits) for t in trials],
+            dtype=float,
+        ).reshape(len(trials), n_splits)
+        results[f"mean_{kind}_time"] = seconds.mean(axis=1)
+        results[f"std_{kind}_time"] = seconds.std(axis=1)
     results["state"] = np.array([t.state.name.lower() for t in trials], dtype=object)
     results["epochs"] = np.array([t.user_attrs.get("epochs", 0) for t in trials])
     results["end"] = np.array(

@@ -114,27 +114,34 @@ class CosineWarmRestarts(Schedule):
 class OneCycle(Schedule):
     r"""The one-cycle policy (Smith & Topin): up to ``max_factor``, then far below the start.
 
-    With the peak at :math:`p = \rho N`,
+    PyTorch's ``OneCycleLR`` (cosine annealing, two phases): with the peak at step
+    :math:`p = \rho N - 1` and the end of the cycle at step :math:`N - 1`,
 
     .. math::
         f(t) = \begin{cases}
             M + (1 - M) \frac{1 + \cos(\pi t / p)}{2} & t \le p \\
-            F + (M - F) \frac{1 + \cos(\pi (t - p) / (N - p))}{2} & p < t < N \\
-            F & t \ge N
+            F + (M - F) \frac{1 + \cos(\pi (t - p) / (N - 1 - p))}{2} & p < t < N - 1 \\
+            F & t \ge N - 1
         \end{cases}
 
-    so :math:`f(0) = 1` (``lr_0`` is the starting rate, the peak is
-    ``lr_0 * max_factor``) and :math:`f(N) = F`. Unlike PyTorch's ``OneCycleLR``,
-    whose ``max_lr`` is the reference, the rates are given relative to ``lr_0``.
+    so :math:`f(0) = 1` and a run of :math:`N` steps (:math:`t = 0, \dots, N - 1`)
+    ends at the final rate. ``lr_0`` is the starting rate, the rates are relative to it:
+    ``OneCycleLR(opt, max_lr, total_steps=N, pct_start=rho, div_factor=d,
+    final_div_factor=e)`` is this schedule with ``lr_0 = max_lr / d``,
+    ``OneCycle(total_steps=N, max_factor=d, pct_start=rho, final_factor=1 / e)``.
+    Past the cycle it holds :math:`F`, where PyTorch raises an error; PyTorch also
+    cycles the momentum by default (``cycle_momentum=True``), which a schedule of the
+    rate leaves alone.
 
     Parameters
     ----------
     total_steps : int, default=100
-        :math:`N`, the length of the cycle (>= 1).
+        :math:`N` >= 2, the length of the cycle.
     max_factor : float, default=10.0
         :math:`M` >= 1, the multiplier at the peak.
     pct_start : float, default=0.3
-        :math:`\rho` in (0, 1), the fraction of the cycle spent rising.
+        :math:`\rho` in (0, 1), the fraction of the cycle spent rising; the rise
+        must last more than one step, :math:`\rho N > 1`.
     final_factor : float, default=1e-3
         :math:`F` in [0, M], the multiplier at the end of the cycle and after it.
     """
@@ -160,19 +167,22 @@ class OneCycle(Schedule):
 
     def _validate(self) -> None:
         name = type(self).__name__
-        check_int(name, "total_steps", self.total_steps, low=1)
+        check_int(name, "total_steps", self.total_steps, low=2)
         check_number(name, "max_factor", self.max_factor, low=1.0)
         check_number(
             name, "pct_start", self.pct_start, low=0.0, high=1.0, low_open=True, high_open=True
         )
         check_number(name, "final_factor", self.final_factor, low=0.0, high=self.max_factor)
+        if not self.pct_start * self.total_steps > 1:
+            raise ValueError(
+                f"{name}: pct_start * total_steps must exceed 1 (the rise needs more than "
+                f"one step), got {self.pct_start!r} * {self.total_steps!r}"
+            )
 
     def _value(self, t: int) -> float:
-        peak = self.pct_start * self.total_steps
+        peak, end = self.pct_start * self.total_steps - 1, self.total_steps - 1
         if t <= peak:
             return cosine_ramp(1.0, self.max_factor, t / peak)
-        if t < self.total_steps:
-            return cosine_ramp(
-                self.max_factor, self.final_factor, (t - peak) / (self.total_steps - peak)
-            )
+        if t < end:
+            return cosine_ramp(self.max_factor, self.final_factor, (t - peak) / (end - peak))
         return float(self.final_factor)

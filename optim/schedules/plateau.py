@@ -12,6 +12,7 @@ from ._base import Schedule
 __all__ = ["PlateauState", "ReduceOnPlateau"]
 
 MODES = ("min", "max")
+THRESHOLD_MODES = ("rel", "abs")
 
 
 @dataclass
@@ -50,23 +51,31 @@ class PlateauState:
 class ReduceOnPlateau(Schedule):
     r"""Multiply the rate by ``gamma`` when the monitored value stops improving.
 
-    PyTorch's ``ReduceLROnPlateau`` with a relative threshold. After each epoch
+    PyTorch's ``ReduceLROnPlateau``, with the same defaults. After each epoch
     :meth:`observe` receives the monitored value :math:`v` (say, the validation
     loss). In mode ``"min"`` it improves on the best value :math:`b` when
 
-    .. math:: v < b - \tau |b|
+    .. math:: v < b - \tau |b| \quad (\text{``rel''}) \qquad\text{or}\qquad
+              v < b - \tau \quad (\text{``abs''})
 
-    (``"max"``: :math:`v > b + \tau |b|`; the absolute value keeps the threshold
-    meaningful for negative values). An improvement makes :math:`v` the best and
-    resets the count of bad epochs; otherwise the count grows. During a cooldown
-    the count is held at 0. When it exceeds ``patience``, the multiplier becomes
-    :math:`\max(f \cdot \gamma, f_{min})`, the count is reset and a cooldown of
-    ``cooldown`` epochs starts. The new multiplier applies from ``t + 1`` on.
+    (``"max"``: :math:`v > b + \tau |b|` or :math:`v > b + \tau`). For positive
+    values the relative rule is PyTorch's :math:`v < b (1 - \tau)`; for negative
+    ones PyTorch's moves the wrong way (a slightly worse value improves), the
+    absolute value here keeps the threshold meaningful. An improvement makes
+    :math:`v` the best and resets the count of bad epochs; otherwise the count
+    grows. During a cooldown the count is held at 0. When it exceeds
+    ``patience``, the multiplier becomes :math:`\max(f \cdot \gamma, f_{min})`
+    unless that changes it by ``eps`` or less, the count is reset and a cooldown
+    of ``cooldown`` epochs starts. The new multiplier applies from ``t + 1`` on.
     A non-finite value (a diverged epoch) is never an improvement.
 
     Starts at :math:`f = 1`. The multiplier depends on the values observed, not
     on ``t`` alone: use ``state = sched.init_state()``, ``sched.factor(t, state)``
     and ``sched.observe(t, value, state)``; calling ``sched(t)`` raises TypeError.
+
+    Rates are relative here, absolute in PyTorch: ``ReduceLROnPlateau(opt,
+    factor=g, min_lr=m, eps=e)`` on an initial rate ``lr_0`` is
+    ``ReduceOnPlateau(gamma=g, min_factor=m / lr_0, eps=e / lr_0)``.
 
     Parameters
     ----------
@@ -78,11 +87,18 @@ class ReduceOnPlateau(Schedule):
     mode : {"min", "max"}, default="min"
         Whether lower or higher values are better.
     threshold : float, default=1e-4
-        :math:`\tau` in [0, 1), the relative change that counts as an improvement.
+        :math:`\tau`, the change that counts as an improvement: a fraction of
+        :math:`|b|` in [0, 1) with ``threshold_mode="rel"``, a value in the
+        monitored value's units (>= 0) with ``"abs"``.
+    threshold_mode : {"rel", "abs"}, default="rel"
+        Whether ``threshold`` is relative to the best value or absolute.
     cooldown : int, default=0
         Epochs after a reduction during which bad epochs are not counted (>= 0).
     min_factor : float, default=0.0
         :math:`f_{min}` in [0, 1], the floor of the multiplier.
+    eps : float, default=1e-8
+        Reductions that would change the multiplier by ``eps`` or less (>= 0) are
+        skipped, so that a multiplier near its floor stops moving.
     """
 
     search_space: ClassVar = (
@@ -98,15 +114,19 @@ class ReduceOnPlateau(Schedule):
         patience: int = 10,
         mode: str = "min",
         threshold: float = 1e-4,
+        threshold_mode: str = "rel",
         cooldown: int = 0,
         min_factor: float = 0.0,
+        eps: float = 1e-8,
     ) -> None:
         self.gamma = gamma
         self.patience = patience
         self.mode = mode
         self.threshold = threshold
+        self.threshold_mode = threshold_mode
         self.cooldown = cooldown
         self.min_factor = min_factor
+        self.eps = eps
         self._validate()
 
     def _validate(self) -> None:
@@ -115,9 +135,16 @@ class ReduceOnPlateau(Schedule):
         check_int(name, "patience", self.patience, low=0)
         if not isinstance(self.mode, str) or self.mode not in MODES:
             raise ValueError(f"{name}: mode must be 'min' or 'max', got {self.mode!r}")
-        check_number(name, "threshold", self.threshold, low=0.0, high=1.0, high_open=True)
+        if not isinstance(self.threshold_mode, str) or self.threshold_mode not in THRESHOLD_MODES:
+            raise ValueError(
+                f"{name}: threshold_mode must be 'rel' or 'abs', got {self.threshold_mode!r}"
+            )
+        relative = self.threshold_mode == "rel"
+        high = 1.0 if relative else None
+        check_number(name, "threshold", self.threshold, low=0.0, high=high, high_open=relative)
         check_int(name, "cooldown", self.cooldown, low=0)
         check_number(name, "min_factor", self.min_factor, low=0.0, high=1.0)
+        check_number(name, "eps", self.eps, low=0.0)
 
     def init_state(self) -> PlateauState:
         """A fresh state: multiplier 1, nothing observed yet."""
@@ -141,7 +168,7 @@ class ReduceOnPlateau(Schedule):
             return False
         if best is None:
             return True
-        margin = self.threshold * abs(best)
+        margin = self.threshold * abs(best) if self.threshold_mode == "rel" else self.threshold
         return value < best - margin if self.mode == "min" else value > best + margin
 
     def _observe(self, t: int, value: float, state: PlateauState | None) -> None:
@@ -155,6 +182,8 @@ class ReduceOnPlateau(Schedule):
             state.cooldown_counter -= 1
             state.num_bad_epochs = 0
         if state.num_bad_epochs > self.patience:
-            state.multiplier = max(state.multiplier * self.gamma, self.min_factor)
+            reduced = max(state.multiplier * self.gamma, self.min_factor)
+            if state.multiplier - reduced > self.eps:
+                state.multiplier = reduced
             state.cooldown_counter = self.cooldown
             state.num_bad_epochs = 0

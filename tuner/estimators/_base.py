@@ -26,7 +26,7 @@ import optim
 from optim import FlatBuffer, Optimizer, Schedule
 
 from ._network import Network
-from ._params import NestedParamsMixin
+from ._params import NestedParamsMixin, resolve_optimizer
 from ._training import DivergenceError, EpochResult, Trainer
 
 __all__ = ["BaseNetworkEstimator"]
@@ -145,7 +145,8 @@ class BaseNetworkEstimator(NestedParamsMixin, BaseEstimator):
         Raises
         ------
         DivergenceError
-            When the loss or the weights become NaN or infinite.
+            When the loss or the weights become NaN or infinite, or the training
+            loss of an epoch grows past 10,000 times the loss of the initial weights.
         """
         callbacks = _as_callbacks(callbacks)
         epochs = self._epochs(*self._start(X, y, sample_weight, X_val, y_val))
@@ -222,7 +223,7 @@ class BaseNetworkEstimator(NestedParamsMixin, BaseEstimator):
         else:
             validation = None
 
-        optimizer = optim.get(self.optimizer)
+        optimizer = resolve_optimizer(self.optimizer)
         schedule = optim.get_schedule(self.schedule)
         opt_state = optimizer.init(params)  # also checks the optimizer's hyperparameters
         if continuing:
@@ -256,7 +257,9 @@ class BaseNetworkEstimator(NestedParamsMixin, BaseEstimator):
             sample_weight=sample_weight,
             n_batches=self.n_batches_,
             name=type(self).__name__,
+            reference_loss=self._reference_loss if continuing else None,
         )
+        self._reference_loss = trainer.reference_loss
         return trainer, validation, early
 
     def _training_data(self, X, y, sample_weight, *, continuing, incremental, classes):
@@ -384,6 +387,7 @@ class BaseNetworkEstimator(NestedParamsMixin, BaseEstimator):
         """Expose the trainer's current weights and counters as fitted attributes."""
         self._publish(trainer.params.views)
         self.n_batches_ = trainer.n_batches
+        self._reference_loss = trainer.reference_loss
 
     # -- prediction ----------------------------------------------------------------
     def _raw_output(self, X) -> np.ndarray:

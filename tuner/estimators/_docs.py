@@ -1,13 +1,29 @@
 """Docstring sections shared by the four estimators, written once.
 
-A class docstring holds the markers ``%(training_parameters)s`` and
-``%(training_attributes)s``; :func:`fill_doc` replaces them, so that
-``help(MLPClassifier)`` shows every parameter and attribute.
+A class docstring holds the markers ``%(training_parameters)s``,
+``%(training_attributes)s`` and ``%(training_notes)s``; :func:`fill_doc`
+replaces them, so that ``help(MLPClassifier)`` shows every parameter,
+attribute and rule of training.
 """
 
 from __future__ import annotations
 
+import optim
+
+from ._params import NAMED_OPTIMIZER_DEFAULTS
+from ._training import DIVERGENCE_FACTOR
+
 __all__ = ["fill_doc"]
+
+
+def _named_defaults() -> str:
+    """``"sgd", "momentum": ``clip_norm=1.0``; ...`` from the estimators' table."""
+    groups: dict[str, list[str]] = {}
+    for cls, kwargs in NAMED_OPTIMIZER_DEFAULTS.items():
+        text = ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
+        groups.setdefault(text, []).append(f'"{optim.name_of(cls)}"')
+    return "; ".join(f"{', '.join(names)}: ``{text}``" for text, names in groups.items())
+
 
 TRAINING_PARAMETERS = """\
 alpha : float, default=1e-4
@@ -16,11 +32,17 @@ alpha : float, default=1e-4
         of every mini-batch. Unlike scikit-learn's MLP, the penalty is not
         divided by the batch size, so ``alpha`` means the same for any batch size.
     optimizer : str or optim.Optimizer, default="adam"
-        A registered optimizer name (``optim.available_optimizers()``), built with
-        its default hyperparameters, or an optimizer object such as
-        ``optim.Adam(lr=1e-3)``, which is only read, never changed. Its
-        hyperparameters are nested parameters: ``set_params(optimizer__lr=0.01)``
-        (a name is then replaced by the object it stands for).
+        A registered optimizer name (``optim.available_optimizers()``), or an
+        optimizer object such as ``optim.Adam(lr=1e-3)``, which is only read,
+        never changed. A name is built with its class's defaults, except for
+        the estimators' own:
+        %(named_defaults)s.
+        Adam's class rate is too slow to fit a small data set within the
+        decaying schedules' default lengths; the largest stable rate of plain
+        and momentum steps shrinks with the scale of the data, while a clipped
+        step cannot grow without bound. The hyperparameters are nested
+        parameters: ``set_params(optimizer__lr=0.01)`` (a name is then replaced
+        by the object it stands for, with the same defaults).
     schedule : str or optim.Schedule, default="constant"
         Learning-rate schedule, a registered name or an object; the rate of a
         step is ``optimizer.lr * schedule.factor(t, state)``. Nested parameters
@@ -29,9 +51,11 @@ alpha : float, default=1e-4
         What ``t`` counts: epochs (the rate changes once per epoch) or
         mini-batches. Stateful schedules (``ReduceOnPlateau``) observe the mean
         training loss at the end of every epoch either way.
-    batch_size : int or "auto", default="auto"
-        Mini-batch size; "auto" is ``min(200, n_samples)``. Larger values are
-        clipped to the number of samples.
+    batch_size : int or "auto", default=32
+        Mini-batch size; "auto" is ``min(200, n_samples)``, scikit-learn's MLP
+        default. Larger values are clipped to the number of samples. Batches of
+        32 give a small data set enough steps per epoch to converge within the
+        default ``max_epochs``, and the schedules' default lengths.
     max_epochs : int, default=200
         Maximum number of passes over the data in one ``fit`` call.
     tol : float, default=1e-4
@@ -90,9 +114,34 @@ n_features_in_ : int
         "diverged"."""
 
 
+TRAINING_NOTES = f"""\
+Notes
+    -----
+    With its defaults, and with any built-in optimizer or schedule given by name,
+    the estimator passes scikit-learn's estimator checks.
+
+    Training diverges, and ``fit`` raises :class:`DivergenceError` (a
+    ``ValueError`` naming the epoch), when a mini-batch loss, the weights or most
+    gradients of an epoch become NaN or infinite, or when the mean training loss
+    of an epoch, or the loss of the weights it ends with (on its last
+    mini-batch), exceeds {DIVERGENCE_FACTOR:,.0f} times the loss of the initial
+    weights: their mean loss over the training data, computed when a ``fit``
+    starts, kept by ``warm_start`` and ``partial_fit``, and raised to the loss of
+    a continued session's first mini-batch when that is larger (new data of a
+    larger scale). The estimator keeps the weights of the end of the last sane
+    epoch. Sane training, even with noisy or rising early epochs, a warm-up or a
+    too-large but stable rate, stays far below the limit; an unstable rate grows
+    the loss geometrically past it."""
+
+SECTIONS = {
+    "%(training_parameters)s": TRAINING_PARAMETERS.replace("%(named_defaults)s", _named_defaults()),
+    "%(training_attributes)s": TRAINING_ATTRIBUTES,
+    "%(training_notes)s": TRAINING_NOTES,
+}
+
+
 def fill_doc(cls: type) -> type:
     """Class decorator that fills in the shared docstring sections."""
-    cls.__doc__ = cls.__doc__.replace("%(training_parameters)s", TRAINING_PARAMETERS).replace(
-        "%(training_attributes)s", TRAINING_ATTRIBUTES
-    )
+    for marker, text in SECTIONS.items():
+        cls.__doc__ = cls.__doc__.replace(marker, text)
     return cls

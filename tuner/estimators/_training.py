@@ -20,21 +20,30 @@ from optim import FlatBuffer, Optimizer, OptimizerState, Schedule
 from ._losses import Loss
 from ._network import Network, Workspace
 
-__all__ = ["DivergenceError", "EpochResult", "Trainer"]
+__all__ = ["DIVERGENCE_FACTOR", "DivergenceError", "EpochResult", "Trainer"]
+
+#: Training has diverged once an epoch's mean loss exceeds this many times the
+#: reference loss (see :class:`Trainer`). Sane training, even noisy or at a
+#: too-large but stable rate, stays orders of magnitude below the loss of its
+#: initial weights times this; an unstable rate grows the loss geometrically.
+DIVERGENCE_FACTOR = 1e4
 
 
 class DivergenceError(ValueError):
-    """Training diverged: the loss or the weights became NaN or infinite.
+    """Training diverged: the loss or the weights became NaN or infinite, or the
+    training loss of an epoch (or of the weights it ended with) grew past
+    ``DIVERGENCE_FACTOR`` (10,000) times the loss of the initial weights.
 
     The estimator keeps the weights and optimizer state of the end of the
-    last finite epoch (the initial ones if the first epoch diverged).
+    last sane epoch (the initial ones if the first epoch diverged).
 
     Attributes
     ----------
     epoch : int
         The epoch (counted from 1, as ``n_iter_``) in which training diverged.
     loss : float
-        The non-finite loss (NaN when the weights or the gradients diverged first).
+        The epoch's loss: non-finite, or past the limit (NaN when the weights or
+        the gradients diverged first).
     """
 
     def __init__(self, message: str, epoch: int, loss: float = math.nan):
@@ -82,6 +91,16 @@ class Trainer:
     weighted mean loss plus the L2 term on the weight matrices,
     :math:`\\sum_{i \\in B} w_i l_i / \\sum_{i \\in B} w_i + \\frac{\\alpha}{2}\\lVert W\\rVert^2`;
     a batch whose weights are all zero is skipped.
+
+    Divergence: an epoch diverges when a batch loss, the weights or most of the
+    gradients are not finite, or when its mean loss, or the loss of the weights
+    it ends with (on its last batch), exceeds ``DIVERGENCE_FACTOR *
+    reference_loss``. The reference is the mean loss of
+    the initial weights over the training data, computed when a new training
+    starts (``reference_loss=None``) and kept by the estimator for the sessions
+    that continue it (``warm_start``, ``partial_fit``). The loss of a session's
+    first mini-batch raises it when larger, so that continuing on data of a
+    larger scale is not mistaken for divergence.
     """
 
     network: Network
@@ -101,6 +120,7 @@ class Trainer:
     sample_weight: np.ndarray | None
     n_batches: int
     name: str
+    reference_loss: float | None = None
 
     def __post_init__(self) -> None:
         self.grads = self.params.zeros_like()
@@ -119,6 +139,9 @@ class Trainer:
                 np.empty(self.Y.shape, self.Y.dtype),
             )
         self._good = self._snapshot()
+        self._first_batch = True
+        if self.reference_loss is None:
+            self.reference_loss = self.mean_loss()
 
     # -- one epoch -------------------------------------------------------------
     # Overflow on the way to divergence is detected and reported as DivergenceError;
@@ -151,22 +174,48 @@ class Trainer:
                 lr = lr0 * self.schedule.factor(self.n_batches, self.schedule_state)
             self.n_batches += 1
             wb = None if sw is None else sw[start:stop]
-            batch_loss, batch_weight = self._gradient(X[start:stop], Y[start:stop], wb)
+            batch_loss, batch_weight = self._objective(X[start:stop], Y[start:stop], wb)
             if not math.isfinite(batch_loss):
                 self._diverge(t, lr, batch_loss)
             if batch_weight == 0.0:
                 continue
+            if self._first_batch:
+                self._first_batch = False
+                self.reference_loss = max(self.reference_loss, batch_loss)
             loss_sum += batch_loss * batch_weight
             weight_sum += batch_weight
             lr_sum += lr
             n_steps += 1
+            last = (start, stop, wb)
             if not step(self.params, self.grads, self.opt_state, lr=lr):
                 n_skipped += 1
         # Skipped steps had non-finite gradients: a few are tolerated, a majority is divergence.
         if 2 * n_skipped > n_steps or not np.isfinite(self.params.vector).all():
             self._diverge(t, lr)
+        limit = DIVERGENCE_FACTOR * self.reference_loss
+        loss = loss_sum / weight_sum
+        if loss > limit:
+            self._diverge(t, lr, loss)
+        # Each batch's loss is measured before its step: the weights of the last step are
+        # measured on its batch, so that the weights an epoch ends with are sane as well.
+        start, stop, wb = last
+        end_loss, _ = self._objective(X[start:stop], Y[start:stop], wb, backward=False)
+        if not end_loss <= limit:
+            self._diverge(t, lr, end_loss)
         self._good = self._snapshot()
-        return loss_sum / weight_sum, lr_sum / n_steps
+        return loss, lr_sum / n_steps
+
+    @np.errstate(over="ignore", invalid="ignore")
+    def mean_loss(self) -> float:
+        """Mean objective of the current weights over the training data; no step is taken."""
+        total = weight = 0.0
+        for start in range(0, self.Y.shape[0], self.batch_size):
+            stop = start + self.batch_size
+            sw = None if self.sample_weight is None else self.sample_weight[start:stop]
+            value, w = self._objective(self.X[start:stop], self.Y[start:stop], sw, backward=False)
+            total += value * w
+            weight += w
+        return total / weight
 
     def _epoch_data(self) -> tuple[Any, np.ndarray, np.ndarray | None]:
         if not self.shuffle:
@@ -180,8 +229,10 @@ class Trainer:
         sw = None if self.sample_weight is None else self.sample_weight[order]
         return X, Y, sw
 
-    def _gradient(self, X, Y: np.ndarray, sw: np.ndarray | None) -> tuple[float, float]:
-        """Fill ``self.grads``; return the batch's mean objective and total weight."""
+    def _objective(
+        self, X, Y: np.ndarray, sw: np.ndarray | None, *, backward: bool = True
+    ) -> tuple[float, float]:
+        """The batch's mean objective and total weight; ``backward`` fills ``self.grads``."""
         n = Y.shape[0]
         if sw is None:
             weight, scale = float(n), 1.0 / n
@@ -196,12 +247,14 @@ class Trainer:
         net = self.network
         raw = net.forward(X, self._weights, self._biases, ws)
         value = self.loss.value_and_gradient(raw, Y, scale, ws.deltas[-1])
-        net.backward(X, self._weights, self._g_weights, self._g_biases, ws)
+        w = self.params.vector[: net.n_weights]
         if self.alpha:
-            w = self.params.vector[: net.n_weights]
             value += 0.5 * self.alpha * float(w @ w)
-            np.multiply(w, self.alpha, out=self._penalty_grad)
-            self.grads.vector[: net.n_weights] += self._penalty_grad
+        if backward:
+            net.backward(X, self._weights, self._g_weights, self._g_biases, ws)
+            if self.alpha:
+                np.multiply(w, self.alpha, out=self._penalty_grad)
+                self.grads.vector[: net.n_weights] += self._penalty_grad
         return value, weight
 
     # -- divergence ------------------------------------------------------------
@@ -215,13 +268,18 @@ class Trainer:
         self.n_batches = n_batches
         if loss is None:
             what, loss = "the weights or their gradients became NaN or infinite", math.nan
+        elif math.isfinite(loss):
+            what = (
+                f"the training loss grew to {loss:.3g}, more than {DIVERGENCE_FACTOR:g} times "
+                f"the loss of the initial weights ({self.reference_loss:.3g}),"
+            )
         else:
             what = f"the training loss became {loss}"
         raise DivergenceError(
             f"{self.name} diverged in epoch {t + 1}: {what} at learning rate {lr:.3g}. "
             "Try a smaller learning rate (the optimizer's lr, or a decaying schedule) "
             "or scale the inputs (for example with StandardScaler). The weights of the "
-            "end of the last finite epoch were kept.",
+            "end of the last sane epoch were kept.",
             epoch=t + 1,
             loss=loss,
         )

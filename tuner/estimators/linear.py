@@ -67,6 +67,8 @@ class LinearRegressor(RegressorHead, _LinearModel, BaseNetworkEstimator):
     --------
     LogisticClassifier : the classification counterpart.
 
+    %(training_notes)s
+
     Examples
     --------
     >>> import numpy as np, optim
@@ -93,7 +95,7 @@ class LinearRegressor(RegressorHead, _LinearModel, BaseNetworkEstimator):
         optimizer="adam",
         schedule="constant",
         schedule_interval="epoch",
-        batch_size="auto",
+        batch_size=32,
         max_epochs=200,
         tol=1e-4,
         n_iter_no_change=10,
@@ -163,6 +165,8 @@ class LogisticClassifier(ClassifierHead, _LinearModel, BaseNetworkEstimator):
     --------
     LinearRegressor : the regression counterpart.
     MLPClassifier : with hidden layers.
+
+    %(training_notes)s
     """
 
     def __init__(
@@ -172,7 +176,7 @@ class LogisticClassifier(ClassifierHead, _LinearModel, BaseNetworkEstimator):
         optimizer="adam",
         schedule="constant",
         schedule_interval="epoch",
-        batch_size="auto",
+        batch_size=32,
         max_epochs=200,
         tol=1e-4,
         n_iter_no_change=10,

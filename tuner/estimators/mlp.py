@@ -81,6 +81,8 @@ class MLPClassifier(ClassifierHead, _MLP, BaseNetworkEstimator):
         Bias vector of each layer.
     %(training_attributes)s
 
+    %(training_notes)s
+
     Examples
     --------
     >>> import optim
@@ -105,7 +107,7 @@ class MLPClassifier(ClassifierHead, _MLP, BaseNetworkEstimator):
         optimizer="adam",
         schedule="constant",
         schedule_interval="epoch",
-        batch_size="auto",
+        batch_size=32,
         max_epochs=200,
         tol=1e-4,
         n_iter_no_change=10,
@@ -158,6 +160,8 @@ class MLPRegressor(RegressorHead, _MLP, BaseNetworkEstimator):
     n_outputs_ : int
         Number of outputs.
     %(training_attributes)s
+
+    %(training_notes)s
     """
 
     _parameter_constraints: ClassVar[dict] = _MLP_CONSTRAINTS
@@ -171,7 +175,7 @@ class MLPRegressor(RegressorHead, _MLP, BaseNetworkEstimator):
         optimizer="adam",
         schedule="constant",
         schedule_interval="epoch",
-        batch_size="auto",
+        batch_size=32,
         max_epochs=200,
         tol=1e-4,
         n_iter_no_change=10,
