@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from estimator_data import classification, regression, weights
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -33,24 +33,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 SEEDS = [0, 1, 2]
 FAST = {"max_epochs": 5, "tol": 0.0, "n_iter_no_change": 100}
-
-
-def regression(seed=0, n=120):
-    X, y = make_regression(n_samples=n, n_features=6, noise=1.0, random_state=seed)
-    return StandardScaler().fit_transform(X), y / np.std(y)
-
-
-def classification(seed=0, n=150, n_classes=3):
-    X, y = make_classification(
-        n_samples=n, n_features=6, n_informative=4, n_classes=n_classes, random_state=seed
-    )
-    return StandardScaler().fit_transform(X), y
-
-
-def weights(est):
-    """Every fitted weight array of an estimator, flattened into one vector."""
-    arrays = [est.coef_, est.intercept_] if hasattr(est, "coef_") else est.coefs_ + est.intercepts_
-    return np.concatenate([np.ravel(a) for a in arrays])
 
 
 ALL = [
