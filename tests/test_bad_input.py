@@ -288,3 +288,21 @@ def test_an_unreachable_database_is_named_masked_not_a_commit_error(capsys):
     err = capsys.readouterr().err
     assert "the database postgresql://u:***@127.0.0.1:1/db is unreachable" in err
     assert "pw-secret" not in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("estimator", "space", "key"),
+    [
+        ("params = { hidden_layer_sizes = [0] }", "", "estimator.params.hidden_layer_sizes"),
+        ("params = { hidden_layer_sizes = [-4] }", "", "estimator.params.hidden_layer_sizes"),
+        ('params = { hidden_layer_sizes = ["a"] }', "", "estimator.params.hidden_layer_sizes"),
+        ("", "[space.estimator]\nhidden_layer_sizes = [[32], [0, 8]]",
+         "space.estimator.hidden_layer_sizes"),
+    ],
+)  # fmt: skip
+def test_a_network_that_cannot_be_built_is_refused(tmp_path, capsys, estimator, space, key):
+    path = tmp_path / "s.toml"
+    path.write_text(f'[data]\ndataset = "iris"\n[estimator]\nclass = "MLPClassifier"\n'
+                    f"{estimator}\n{space}\n")  # fmt: skip
+    run_fails(["run", str(path), "--out", str(tmp_path / "r")], capsys, f"{path}: {key}: ",
+              "hidden_layer_sizes must be positive integers")  # fmt: skip

@@ -686,9 +686,9 @@ def _check_with_class(table: _Table, key: str, cls: type, pname: str, required: 
 
 
 def _estimator_check(cls: type, name: str) -> Callable[[Any], Any]:
-    """Validate one value of the estimator parameter ``name`` by scikit-learn's
-    constraints of ``cls`` (which a fit would check), other parameters at defaults."""
-    return lambda value: cls(**{name: value})._validate_params()
+    """Validate one value of the estimator parameter ``name`` as a fit of ``cls`` would
+    (its ``check_params``), other parameters at their defaults."""
+    return lambda value: cls(**{name: value}).check_params()
 
 
 def _takes_reals(cls: type, name: str) -> bool:

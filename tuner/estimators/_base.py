@@ -116,6 +116,16 @@ class BaseNetworkEstimator(NestedParamsMixin, BaseEstimator):
         return tags
 
     # -- training ----------------------------------------------------------------
+    def check_params(self) -> None:
+        """Check the parameters as ``fit`` does, without data.
+
+        Raises ``ValueError`` or ``TypeError`` naming the parameter: a value
+        outside the constraints, or an architecture that cannot be built (a
+        hidden layer of 0 units). A study file checks its estimator values so.
+        """
+        self._validate_params()
+        self._layer_sizes()
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, callbacks=None):
         """Train on ``(X, y)`` for up to ``max_epochs`` epochs.
