@@ -262,13 +262,21 @@ def test_storage_password_never_printed(tmp_path, capsys):
     assert "tuner:***@" in captured.err
 
 
-@pytest.mark.slow
-def test_killed_run_resumes_with_nothing_lost(tmp_path):
-    path = study_file(tmp_path, name="killed", n_trials=12, n_jobs=2, epochs=400)
+def start_run(tmp_path: Path, name: str, n_trials: int, epochs: int, completed: int = 1):
+    """``tuner run`` of a two-worker study in a process of its own session, once it has
+    ``completed`` trials done and one running; returns its command, process and folder."""
+    path = study_file(tmp_path, name=name, n_trials=n_trials, n_jobs=2, epochs=epochs)
     out = tmp_path / "reports"
     args = [sys.executable, "-m", "tuner.cli", "run", str(path), "--out", str(out), "--no-progress"]
-    proc = subprocess.Popen(args, start_new_session=True, stdout=subprocess.DEVNULL)
-    wait_until_running(default_storage("killed", out), "killed", proc)
+    proc = subprocess.Popen(args, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    wait_until_running(default_storage(name, out), name, proc, completed=completed)
+    return args, proc, out
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_with_nothing_lost(tmp_path):
+    args, proc, out = start_run(tmp_path, "killed", n_trials=12, epochs=400)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     subprocess.run(args, check=True, timeout=300, stdout=subprocess.DEVNULL)
@@ -288,12 +296,7 @@ def test_killed_run_resumes_with_nothing_lost(tmp_path):
 
 @pytest.mark.slow
 def test_sigterm_stops_a_run_as_ctrl_c_and_it_resumes(tmp_path):
-    path = study_file(tmp_path, name="term", n_trials=12, n_jobs=2, epochs=400)
-    out = tmp_path / "reports"
-    args = [sys.executable, "-m", "tuner.cli", "run", str(path), "--out", str(out), "--no-progress"]
-    proc = subprocess.Popen(args, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
-    wait_until_running(default_storage("term", out), "term", proc)
+    args, proc, _ = start_run(tmp_path, "term", n_trials=12, epochs=400)
     os.kill(proc.pid, signal.SIGTERM)  # the run's process only, as `kill PID` does
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
@@ -306,12 +309,7 @@ def test_sigterm_stops_a_run_as_ctrl_c_and_it_resumes(tmp_path):
 
 @pytest.mark.slow
 def test_worker_processes_stop_when_the_run_is_killed_outright(tmp_path):
-    path = study_file(tmp_path, name="orphans", n_trials=200, n_jobs=2, epochs=100)
-    out = tmp_path / "reports"
-    args = [sys.executable, "-m", "tuner.cli", "run", str(path), "--out", str(out), "--no-progress"]
-    proc = subprocess.Popen(args, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
-    wait_until_running(default_storage("orphans", out), "orphans", proc, completed=3)
+    _, proc, _ = start_run(tmp_path, "orphans", n_trials=200, epochs=100, completed=3)
     os.kill(proc.pid, signal.SIGKILL)  # not its worker processes
     proc.wait()
     time.sleep(5)  # a worker ends the trial it is running, then sees its parent gone
