@@ -15,12 +15,12 @@ import tempfile
 from sklearn.datasets import make_classification
 
 from tuner import LogisticClassifier, SearchSpace
-from tuner.allocation import EqualAllocation
 from tuner.objective import Objective
-from tuner.pruning import fair_pruner_spec
 from tuner.report import Report, Verdict
-from tuner.samplers import DEFAULT_PRUNER
 from tuner.study import run_study
+from tuner.study.allocation import EqualAllocation
+from tuner.study.pruning import fair_pruner_spec
+from tuner.study.samplers import DEFAULT_PRUNER
 
 SPACES = {
     "equal": SearchSpace(

@@ -14,8 +14,8 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from tuner.budget import counts_towards_budget
-from tuner.storage import open_storage
+from tuner.study.outcomes import counts_towards_budget
+from tuner.study.storage import open_storage
 
 
 def imported(name: str) -> bool:

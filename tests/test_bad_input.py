@@ -12,7 +12,7 @@ from test_cli import study_file
 
 from tuner import LogisticClassifier, OptimizerSearchCV
 from tuner.cli import main
-from tuner.storage import check_study_name, mask_url, open_storage
+from tuner.study.storage import check_study_name, mask_url, open_storage
 from tuner.studyfile import MAX_FILE_BYTES, requested_workers
 
 

@@ -20,7 +20,8 @@ from study_objectives import wait_until_running
 
 from tuner.cli import main
 from tuner.final import final_fits, missing_fits
-from tuner.storage import default_storage, open_storage
+from tuner.study.outcomes import Outcome, counts_towards_budget, outcome_of
+from tuner.study.storage import default_storage, open_storage
 
 STUDY = """
 [study]
@@ -284,9 +285,9 @@ def test_killed_run_resumes_with_nothing_lost(tmp_path):
     states = Counter(t.state for t in final)
     assert states[TrialState.RUNNING] == 0 and states[TrialState.WAITING] == 0
     assert len({t.number for t in final}) == len(final)
-    counted = [t for t in final if not t.user_attrs.get("interrupted")]
+    counted = [t for t in final if counts_towards_budget(t)]
     assert len(counted) == 12
-    assert any(t.user_attrs.get("interrupted") for t in final)
+    assert any(outcome_of(t) is Outcome.INTERRUPTED for t in final)
     # Equal allocation held through the kill, and the final fits were all done once.
     assert Counter(t.params["optimizer"] for t in counted) == {"sgd": 6, "adam": 6}
     study = optuna.load_study(study_name="killed", storage=open_storage(
@@ -341,3 +342,31 @@ def test_a_complete_study_says_so_and_does_nothing_else(tmp_path, capsys):
     optuna.load_study(study_name="done", storage=storage).set_user_attr("n_trials", 5)
     assert main(["run", str(path), "--out", str(out), "--no-progress", "--n-trials", "3"]) == 0
     assert "lowering the budget of study 'done' from 5 to 3 trials" in capsys.readouterr().err
+
+
+def test_check_reads_a_study_file_and_runs_nothing(tmp_path, capsys):
+    path = study_file(tmp_path, name="checked")
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "study 'checked' is valid: 5 trials over sgd, adam" in out
+    assert not (Path.cwd() / "reports" / "checked").exists()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(path.read_text().replace('dataset = "wine"', 'dataset = "wines"'))
+    assert main(["check", str(bad)]) == 2
+    assert "dataset" in capsys.readouterr().err
+
+
+def test_delete_asks_first_and_removes_the_study(tmp_path, capsys, monkeypatch):
+    out = str(tmp_path / "reports")
+    assert main(["run", str(study_file(tmp_path, name="gone", n_trials=2)), "--out", out,
+                 "--no-progress"]) == 0  # fmt: skip
+    capsys.readouterr()
+    monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    assert main(["delete", "gone", "--out", out]) == 0
+    assert capsys.readouterr().out.strip() == "nothing deleted"
+    assert len(trials(tmp_path, "gone")) == 2
+    assert main(["delete", "gone", "--out", out, "--yes"]) == 0
+    assert "deleted study 'gone'" in capsys.readouterr().out
+    assert main(["list", "--out", out]) == 0
+    assert "gone" not in capsys.readouterr().out
+    assert main(["delete", "gone", "--out", out, "--yes"]) == 2  # no such study now

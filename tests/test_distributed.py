@@ -24,9 +24,9 @@ import pytest
 from optuna.trial import TrialState
 from study_objectives import LedgerObjective, assert_nothing_lost
 
-from tuner.budget import was_interrupted
-from tuner.storage import open_storage
 from tuner.study import run_study
+from tuner.study.outcomes import Outcome, outcome_of, worker_of
+from tuner.study.storage import open_storage
 
 PG_URL = os.environ.get("TUNER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -132,7 +132,7 @@ def test_local_file_storage_with_a_remote_scheduler_is_refused(tmp_path, schedul
      ("tcp://[::1]:8786", True), ("tcp://10.1.2.3:8786", False), ("tcp://node7:8786", False)],
 )  # fmt: skip
 def test_loopback_scheduler_addresses(address, loopback):
-    from tuner.study import _is_loopback
+    from tuner.study.pool import _is_loopback
 
     assert _is_loopback(address) is loopback
 
@@ -202,21 +202,26 @@ def test_killed_worker_process_on_postgres_is_recovered(tmp_path, pg_study):
         except KeyError:  # not created yet
             return False
         for t in trials:
-            pid = int(t.user_attrs.get("worker", ":0").rpartition(":")[2])
+            pid = int((worker_of(t) or ":0:").split(":")[1])
             if pid in started and pid != proc.pid:
-                victim["worker"] = t.user_attrs["worker"]
+                victim["worker"] = worker_of(t)
                 return True
         return False
 
     _wait_for(running_in_a_worker)
-    os.kill(int(victim["worker"].rpartition(":")[2]), signal.SIGKILL)
+    os.kill(int(victim["worker"].split(":")[1]), signal.SIGKILL)
     assert _finish(proc) == 0, "the run should finish on its own"
     study = load(pg_study, PG_URL)
     assert_nothing_lost(study, 10, ledger)
     # The trial the kill cut short failed as interrupted; the victim's others completed.
-    killed = [t for t in study.trials if t.user_attrs.get("worker") == victim["worker"]]
+    killed = [t for t in study.trials if worker_of(t) == victim["worker"]]
     assert sorted(t.state.name for t in killed) == ["COMPLETE"] * (len(killed) - 1) + ["FAIL"]
-    assert was_interrupted(next(t for t in killed if t.state == TrialState.FAIL))
+    cut = next(t for t in killed if t.state == TrialState.FAIL)
+    assert outcome_of(cut) is Outcome.INTERRUPTED
+    # Its parameters ran again (the worker ran on this host: found dead by its lock, at
+    # once, not a heartbeat's grace period later).
+    again = [t for t in study.trials if t.system_attrs.get("failed_trial") == cut.number]
+    assert [(t.params, t.state) for t in again] == [(cut.params, TrialState.COMPLETE)]
 
 
 @pytest.mark.slow
@@ -255,7 +260,7 @@ def test_eight_workers_on_a_fresh_study(tmp_path, kind, request):
         pruner="none",
     )
     assert_nothing_lost(study, 24, ledger)
-    assert len({t.user_attrs["worker"] for t in study.trials}) > 1
+    assert len({worker_of(t) for t in study.trials}) > 1
 
 
 def test_wrong_credentials_fail_clearly_without_the_secret(tmp_path):

@@ -18,7 +18,7 @@ from tuner.cli import main
 from tuner.final import FinalFit, Refit, best_per_optimizer, final_fits, missing_fits
 from tuner.final import run_final_fits as run_fits
 from tuner.objective import hold_out_test
-from tuner.storage import default_storage, open_storage
+from tuner.study.storage import default_storage, open_storage
 
 
 def refit_of_wine(**kwargs) -> Refit:

@@ -35,7 +35,7 @@ def test_a_run_on_a_journal_does_without_sqlalchemy(tmp_path):
         f"directory={str(tmp_path)!r}, sampler='random', pruner='none', progress=False)"
     )
     loaded = modules_after(code)
-    assert "tuner.worker" in loaded
+    assert "tuner.study.worker" in loaded
     assert "sqlalchemy" not in loaded
 
 

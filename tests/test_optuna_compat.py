@@ -10,7 +10,7 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import create_trial
 
-from tuner.optuna_compat import StudyView
+from tuner.study.optuna_compat import StudyView, trial_id_of
 
 
 def test_study_lists_trials_through_the_private_get_trials_the_view_answers():
@@ -56,3 +56,12 @@ def test_a_view_of_nothing_has_no_best_trial():
     with pytest.raises(ValueError, match="no trial"):
         StudyView(study, lambda t: False).best_trial  # noqa: B018
     assert StudyView(study, lambda t: True).study_name == study.study_name
+
+
+def test_trial_id_of_is_the_id_the_storage_knows_the_trial_by(tmp_path):
+    # Heartbeats are recorded by this id (RDBStorage.record_heartbeat).
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    study = optuna.create_study(storage=storage)
+    study.ask()
+    trial = study.ask()
+    assert storage.get_trial(trial_id_of(trial)).number == trial.number == 1

@@ -9,9 +9,9 @@ import optuna
 from optuna.trial import TrialState
 from study_objectives import LedgerObjective
 
-from tuner.progress import ProgressBar
-from tuner.storage import open_storage
 from tuner.study import run_study
+from tuner.study.progress import ProgressBar
+from tuner.study.storage import open_storage
 
 
 class Terminal(io.StringIO):

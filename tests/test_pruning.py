@@ -7,8 +7,8 @@ import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import create_trial
 
-from tuner.pruning import FairPruner, fair_pruner_spec
-from tuner.samplers import make_pruner
+from tuner.study.pruning import FairPruner, fair_pruner_spec
+from tuner.study.samplers import make_pruner
 
 DIST = {"optimizer": CategoricalDistribution(["sgd", "adam"])}
 

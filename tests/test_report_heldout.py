@@ -23,7 +23,7 @@ from tuner.report.heldout import FINAL_COLUMNS, compare_test_scores, final_table
 from tuner.report.page import render_page
 from tuner.report.plots import DPI, SIZES, png_bytes, seed_scores_figure
 from tuner.report.verdict import compute_verdict
-from tuner.storage import open_storage
+from tuner.study.storage import open_storage
 from tuner.studyfile import DataSpec, StudySpec
 
 ADAM = [0.970, 0.972, 0.974, 0.971, 0.973]

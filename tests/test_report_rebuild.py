@@ -27,7 +27,7 @@ from tuner.report import Report
 from tuner.report.rebuild import study_code
 from tuner.runner import build_study
 from tuner.space import SearchSpace
-from tuner.storage import default_storage, open_storage
+from tuner.study.storage import default_storage, open_storage
 from tuner.studyfile import load_study_file
 
 # Each study: 6 trials of 5 epochs at most, one worker.

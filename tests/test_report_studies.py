@@ -22,8 +22,8 @@ from sklearn.datasets import load_wine
 from tuner.estimators import LogisticClassifier
 from tuner.objective import Objective
 from tuner.space import SearchSpace
-from tuner.storage import default_storage, open_storage
 from tuner.study import run_study
+from tuner.study.storage import default_storage, open_storage
 
 DISTRIBUTIONS = {
     "optimizer": CategoricalDistribution(("sgd", "momentum", "adam")),
@@ -83,6 +83,9 @@ def make_trial(
         user_attrs.setdefault("fold_scores", [scores[-1] - 0.01, scores[-1] + 0.01])
     if end is not None:
         user_attrs["end"] = end
+    # A failed trial failed by itself (its error recorded), unless marked interrupted.
+    if state_ == TrialState.FAIL and not user_attrs.pop("interrupted", False):
+        user_attrs.setdefault("error", "RuntimeError: the trial failed")
     return create_trial(
         state=state_,
         value=value if state_ == TrialState.COMPLETE else None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import signal
@@ -26,11 +25,21 @@ from study_objectives import (
     wait_until_running,
 )
 
-import tuner.study
-from tuner.budget import count_trials, tally, was_interrupted
-from tuner.storage import default_storage, open_storage, repair_journal
-from tuner.study import StudyAborted, create_study, reconcile, run_study, start_workers
-from tuner.worker import new_trial, worker_id
+import tuner.study.pool
+import tuner.study.run
+from tuner.study import StudyAborted, create_study, run_study, start_workers
+from tuner.study.journal import repair_journal
+from tuner.study.locks import FlockLock, worker_gone, worker_id
+from tuner.study.outcomes import (
+    Outcome,
+    outcome_of,
+    record_worker,
+    sampler_seed_of,
+    tally,
+    worker_of,
+)
+from tuner.study.storage import default_storage, open_storage
+from tuner.study.worker import fail_orphans
 
 
 def load(study_name: str, storage: str) -> optuna.Study:
@@ -56,7 +65,7 @@ def test_exact_number_of_trials_whatever_n_jobs(tmp_path, n_jobs):
     assert study.user_attrs["seed"] == 0 and study.user_attrs["sampler"] == {"name": "tpe"}
     if n_jobs == 2:
         assert len({a["pid"] for a in attempts}) == 2, "both workers should have run trials"
-        assert len({t.user_attrs["worker"] for t in study.trials}) == 2
+        assert len({worker_of(t) for t in study.trials}) == 2
 
 
 def test_running_again_resumes_and_extends(tmp_path):
@@ -148,17 +157,23 @@ def test_a_nan_score_fails_its_trial_with_the_reason_and_counts(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("attrs", "interrupted"),
-    [({"worker": "h:1", "interrupted": True}, True),  # Ctrl-C, or found dead on resume
-     ({"withdrawn": True}, True),  # a ticket beyond a lowered budget
-     ({"worker": "h:1"}, True),  # a lost heartbeat, or a mark a busy storage did not take
-     ({"worker": "h:1", "error": "ValueError: x"}, False),  # failed by itself
-     ({}, False)],  # failed in another program (plain Optuna): by itself too
+    ("state", "attrs", "expected"),
+    [(TrialState.FAIL, {"worker": "h:1:t"}, Outcome.INTERRUPTED),  # Ctrl-C, a killed worker
+     (TrialState.FAIL, {}, Outcome.INTERRUPTED),  # a lost heartbeat, or another program's
+     (TrialState.FAIL, {"outcome": "failed", "error": "ValueError: x"}, Outcome.FAILED),
+     (TrialState.FAIL, {"error": "ValueError: x"}, Outcome.FAILED),  # recorded before outcomes
+     (TrialState.PRUNED, {"outcome": "diverged"}, Outcome.DIVERGED),
+     (TrialState.PRUNED, {"end": "diverged at epoch 3: loss inf"}, Outcome.DIVERGED),  # older
+     (TrialState.PRUNED, {"end": "pruned at epoch 3"}, Outcome.PRUNED),
+     (TrialState.COMPLETE, {"outcome": "failed"}, Outcome.COMPLETE)],  # the state wins
 )  # fmt: skip
-def test_which_failed_trials_were_interrupted(attrs, interrupted):
-    trial = optuna.trial.create_trial(state=TrialState.FAIL, user_attrs=attrs)
-    assert was_interrupted(trial) is interrupted
-    assert tally([trial])["interrupted" if interrupted else "failed"] == 1
+def test_how_a_trial_ended(state, attrs, expected):
+    value = 1.0 if state == TrialState.COMPLETE else None
+    trial = optuna.trial.create_trial(state=state, value=value, user_attrs=attrs)
+    assert outcome_of(trial) is expected
+    counts = tally([trial])
+    assert getattr(counts, expected.value) == 1
+    assert counts.counted == (expected is not Outcome.INTERRUPTED)
 
 
 class InterruptedObjective:
@@ -168,29 +183,30 @@ class InterruptedObjective:
 
 
 def test_a_busy_storage_does_not_turn_ctrl_c_into_a_storage_error(tmp_path, monkeypatch):
-    # A locked SQLite file made the interrupted trial's record fail after ~6 s of retries,
+    # A locked SQLite file made telling the interrupted trial fail after ~6 s of retries,
     # and the StorageInternalError replaced the KeyboardInterrupt (exit 1, not 130).
-    real = optuna.storages.JournalStorage.set_trial_user_attr
+    real = optuna.storages.JournalStorage.set_trial_state_values
 
-    def busy(self, trial_id, key, value):
-        if key == "interrupted":
+    def busy(self, trial_id, state, values=None):
+        if state == TrialState.FAIL:
             raise optuna.exceptions.StorageInternalError("database is locked")
-        return real(self, trial_id, key, value)
+        return real(self, trial_id, state, values)
 
-    monkeypatch.setattr(optuna.storages.JournalStorage, "set_trial_user_attr", busy)
+    monkeypatch.setattr(optuna.storages.JournalStorage, "set_trial_state_values", busy)
     start = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         run_study(InterruptedObjective(), study_name="busy", n_trials=3, directory=tmp_path)
     assert time.monotonic() - start < 5
+    monkeypatch.undo()
     study = load("busy", default_storage("busy", tmp_path))
-    assert [t.state for t in study.trials] == [TrialState.FAIL]  # told, though not marked
+    assert [t.state for t in study.trials] == [TrialState.RUNNING]  # failed by the next run
 
 
 def test_an_error_in_the_runs_own_worker_stops_the_other_workers(tmp_path, monkeypatch):
     ledger = tmp_path / "ledger.jsonl"
-    run_worker = tuner.study.run_worker
+    run_worker = tuner.study.run.run_worker
 
-    def worker_0_fails_once_another_runs(cfg, index=0, storage=None):
+    def worker_0_fails_once_another_runs(cfg, index=0, study=None):
         if index > 0:
             return run_worker(cfg, index)
         deadline = time.monotonic() + 60
@@ -201,15 +217,15 @@ def test_an_error_in_the_runs_own_worker_stops_the_other_workers(tmp_path, monke
             time.sleep(0.05)
         raise AssertionError("the other worker never ran a trial")
 
-    monkeypatch.setattr(tuner.study, "run_worker", worker_0_fails_once_another_runs)
+    monkeypatch.setattr(tuner.study.run, "run_worker", worker_0_fails_once_another_runs)
     with pytest.raises(RuntimeError, match="the storage is gone"):
         run_study(LedgerObjective(str(ledger), epochs=2, sleep=0.1), study_name="err",
                   n_trials=40, n_jobs=2, directory=tmp_path, pruner="none")  # fmt: skip
     attempts = len(ledger.read_text().splitlines())
     time.sleep(1.5)
     assert len(ledger.read_text().splitlines()) == attempts, "the other worker went on"
-    counts = count_trials(load("err", default_storage("err", tmp_path)))
-    assert counts["running"] == 0 and counts["counted"] < 40
+    counts = tally(load("err", default_storage("err", tmp_path)).trials)
+    assert counts.running == 0 and counts.counted < 40
 
 
 def test_timeout_stops_starting_trials_and_the_rest_resumes(tmp_path):
@@ -221,102 +237,165 @@ def test_timeout_stops_starting_trials_and_the_rest_resumes(tmp_path):
     assert 0 < done < 500
     assert not study.get_trials(states=(TrialState.RUNNING,))
     # The next run picks up from there: a budget of three more runs exactly three more.
-    counted = count_trials(study)["counted"]
+    counted = tally(study.trials).counted
     study = run_study(objective, study_name="t", n_trials=counted + 3, directory=tmp_path)
-    assert count_trials(study)["counted"] == len(study.trials) == counted + 3
+    assert tally(study.trials).counted == len(study.trials) == counted + 3
 
 
-def test_a_trial_whose_worker_died_before_recording_itself_runs_again(tmp_path, monkeypatch):
-    # A claimed trial with no worker record: its worker was killed between the two writes.
-    monkeypatch.setattr(tuner.study, "ORPHAN_AGE", 1.0)
+def test_a_trial_whose_worker_died_before_recording_itself_runs_again(tmp_path):
+    # A RUNNING trial without a worker, seen under the study's lock: its worker died there.
     storage = default_storage("u", tmp_path)
-    optuna.create_study(study_name="u", storage=open_storage(storage), direction="maximize")
-    unrecorded = optuna.load_study(study_name="u", storage=open_storage(storage)).ask()
+    study = optuna.create_study(study_name="u", storage=open_storage(storage), direction="maximize")
+    unrecorded = study.ask({"x": optuna.distributions.FloatDistribution(-1, 1)})
     ledger = str(tmp_path / "l")
     study = run_study(LedgerObjective(ledger), study_name="u", n_trials=3, storage=storage,
                       pruner="none")  # fmt: skip
     assert study.trials[unrecorded.number].state == TrialState.FAIL
     assert_nothing_lost(study, 3, ledger)
+    again = [t for t in study.trials if t.system_attrs.get("failed_trial") == unrecorded.number]
+    assert [t.params for t in again] == [unrecorded.params], "its parameters run again"
 
 
-def test_orphaned_running_trials_are_failed_and_reissued(tmp_path):
-    storage = default_storage("o", tmp_path)
-    study = optuna.create_study(study_name="o", storage=open_storage(storage))
-    ghost = study.ask()
-    ghost.set_user_attr("worker", f"{os.uname().nodename}:{2**22 + 12345}")  # no such pid
-    alive = study.ask()
-    alive.set_user_attr("worker", f"{os.uname().nodename}:{os.getpid()}")
-    result = reconcile(study, n_trials=3)
-    assert result == {"orphaned": 1, "issued": 2, "withdrawn": 0}
-    states = {t.number: t.state for t in study.get_trials()}
-    assert states[ghost.number] == TrialState.FAIL and states[alive.number] == TrialState.RUNNING
-    assert study.trials[ghost.number].user_attrs["interrupted"] is True
+def _dead_worker_id() -> str:
+    """The worker id of a process of this host that has ended."""
+    code = "from tuner.study.locks import worker_id; print(worker_id())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
-def test_an_abort_counts_the_earlier_runs_tickets_this_run_took(tmp_path):
-    # Tickets left by an interrupted database run carry lower numbers than the run's own.
+def test_orphaned_running_trials_are_failed_and_queued_again(tmp_path):
+    study = optuna.create_study(study_name="o", storage=open_storage(str(tmp_path / "j")))
+    x = {"x": optuna.distributions.FloatDistribution(-1, 1)}
+    ghost, alive, elsewhere = study.ask(x), study.ask(x), study.ask(x)
+    record_worker(ghost, _dead_worker_id(), None)
+    record_worker(alive, worker_id(), None)
+    record_worker(elsewhere, "another-host:12:abc", None)  # its heartbeat's to judge
+    assert fail_orphans(study, study.trials) == 1
+    states = {t.number: t.state for t in study.trials}
+    assert states == {0: TrialState.FAIL, 1: TrialState.RUNNING, 2: TrialState.RUNNING,
+                      3: TrialState.WAITING}  # fmt: skip
+    assert outcome_of(study.trials[ghost.number]) is Outcome.INTERRUPTED
+    assert study.trials[3].params == ghost.params
+
+
+def test_a_worker_is_alive_while_its_process_runs_whatever_its_pid():
+    code = "from tuner.study.locks import worker_id; print(worker_id(), flush=True); input()"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        live = proc.stdout.readline().strip()
+        assert not worker_gone(live)
+        host, pid, _ = live.split(":")
+        # A restarted container gives out the same pids again: same pid, another process.
+        assert worker_gone(f"{host}:{pid}:0123456789ab")
+    finally:
+        proc.kill()
+        proc.wait()
+    assert worker_gone(live)
+    assert not worker_gone(f"{socket.gethostname()}:{os.getpid()}")  # no token: not judged
+
+
+def test_the_study_lock_is_reentrant_in_its_thread_and_exclusive_across_processes(tmp_path):
+    lock = FlockLock(tmp_path / "j")
+    code = (
+        "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR)\n"
+        "try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "except BlockingIOError: sys.exit(3)"
+    )
+
+    def free() -> bool:
+        return subprocess.run([sys.executable, "-c", code, lock.path]).returncode == 0
+
+    with lock:
+        with FlockLock(tmp_path / "j"):  # a journal append inside a claim
+            assert not free()
+        assert not free()
+    assert free()
+
+
+def test_an_abort_counts_the_trials_earlier_runs_queued(tmp_path):
+    # Trials queued again by an earlier run carry lower numbers than the run's own.
     storage = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    reconcile(create_study("left", storage), 8)
+    study = create_study("left", storage)
+    for x in (0.1, 0.2, 0.3):
+        study.enqueue_trial({"x": x})
     with pytest.raises(StudyAborted, match="the data file is missing"):
         run_study(LedgerObjective(str(tmp_path / "l"), always_fail=True), study_name="left",
                   n_trials=8, storage=storage, pruner="none")  # fmt: skip
 
 
-def test_withdrawing_skips_tickets_that_workers_took_meanwhile(tmp_path, monkeypatch):
-    from tuner.study import _withdraw_tickets
-
-    study = create_study("race", f"sqlite:///{tmp_path / 'db.sqlite'}")
-    reconcile(study, 6)
-    seen = study.get_trials(states=(TrialState.WAITING,))  # what the withdrawal reads ...
-    taken, finished = seen[-1], seen[-2]  # ... before a worker takes the two newest
-    for ticket, end in ((taken, TrialState.RUNNING), (finished, TrialState.COMPLETE)):
-        study._storage.set_trial_state_values(ticket._trial_id, state=TrialState.RUNNING)
-        if end == TrialState.COMPLETE:
-            study._storage.set_trial_state_values(ticket._trial_id, end, [0.0])
-    monkeypatch.setattr(study, "get_trials", lambda **kw: seen)
-    assert _withdraw_tickets(study, 2) == 2
-    monkeypatch.undo()
-    withdrawn = {t.number for t in study.trials if t.user_attrs.get("withdrawn")}
-    assert withdrawn == {seen[-3].number, seen[-4].number}
+def test_a_lowered_budget_starts_nothing_beyond_it(tmp_path):
+    ledger = tmp_path / "ledger.jsonl"
+    kwargs = dict(study_name="lower", directory=tmp_path, pruner="none")
+    run_study(LedgerObjective(str(ledger)), n_trials=5, **kwargs)
+    study = run_study(LedgerObjective(str(ledger)), n_trials=3, **kwargs)
+    assert len(study.trials) == 5 and len(ledger.read_text().splitlines()) == 5
+    # Queued trials beyond the budget wait; within it they run first.
+    for x in (0.1, 0.2, 0.3):
+        study.enqueue_trial({"x": x})
+    study = run_study(LedgerObjective(str(ledger)), n_trials=6, **kwargs)
+    assert [t.state for t in study.trials[5:]] == [TrialState.COMPLETE] + [TrialState.WAITING] * 2
+    assert study.trials[5].params == {"x": 0.1}
 
 
-def test_a_trial_whose_pid_another_process_took_is_orphaned(tmp_path):
-    # A restarted container keeps its host name and gives out the same low pids again:
-    # a live process with the dead worker's pid, started after its trial, is not its worker.
-    study = optuna.create_study(study_name="reuse", storage=open_storage(str(tmp_path / "j")))
-    host = socket.gethostname()
-    newcomer = subprocess.Popen(["sleep", "60"])
-    try:
-        for pid, started in [(newcomer.pid, 3600), (os.getpid(), 0)]:
-            trial = new_trial(TrialState.RUNNING, {"worker": f"{host}:{pid}"})
-            trial.datetime_start -= datetime.timedelta(seconds=started)
-            study._storage.create_new_trial(study._study_id, template_trial=trial)
-        assert reconcile(study, None)["orphaned"] == 1
-    finally:
-        newcomer.kill()
-        newcomer.wait()
-    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.RUNNING]
+def test_every_trial_records_its_worker_and_sampler_seed(tmp_path):
+    study = run_study(LedgerObjective(str(tmp_path / "l")), study_name="seeds", n_trials=4,
+                      directory=tmp_path, seed=11, pruner="none")  # fmt: skip
+    assert {sampler_seed_of(t) for t in study.trials} == {11}
+    assert {worker_of(t) for t in study.trials} == {worker_id()}
 
 
-def test_a_lowered_budget_withdraws_the_tickets_beyond_it(tmp_path):
-    # A database run that timed out leaves tickets; a run with a smaller budget must not run
-    # them all. A ticket a worker claimed first is not withdrawn.
-    storage = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    study = create_study("lower", storage)
-    assert reconcile(study, 10)["issued"] == 10
-    claimed = study.get_trials(states=(TrialState.WAITING,))[-1]
-    study._storage.set_trial_state_values(claimed._trial_id, state=TrialState.RUNNING)
-    study._storage.set_trial_user_attr(claimed._trial_id, "worker", worker_id())
-    assert reconcile(study, 4) == {"orphaned": 0, "issued": 0, "withdrawn": 6}
-    assert count_trials(study)["taken"] == 4
-    withdrawn = [t for t in study.trials if t.user_attrs.get("withdrawn")]
-    assert len(withdrawn) == 6 and claimed.number not in {t.number for t in withdrawn}
-    study._storage.set_trial_state_values(claimed._trial_id, state=TrialState.FAIL)
-    ledger = str(tmp_path / "ledger.jsonl")
-    study = run_study(LedgerObjective(ledger), study_name="lower", n_trials=4, storage=storage,
-                      pruner="none")  # fmt: skip
-    assert_nothing_lost(study, 4, ledger)
+class BlasThreads:
+    """Score a trial with the number of threads BLAS may use in its worker."""
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        from threadpoolctl import threadpool_info
+
+        trial.suggest_float("x", 0, 1)
+        return float(max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"))
+
+
+def test_workers_of_a_parallel_run_use_one_blas_thread_and_a_lone_worker_leaves_blas_be(
+    tmp_path,
+):
+    study = run_study(BlasThreads(), study_name="blas", n_trials=4, n_jobs=2,
+                      directory=tmp_path, pruner="none")  # fmt: skip
+    assert {t.value for t in study.trials} == {1.0}
+    alone = run_study(BlasThreads(), study_name="alone", n_trials=1, directory=tmp_path)
+    assert alone.trials[0].value == BlasThreads()(optuna.trial.FixedTrial({"x": 0.5}))
+
+
+def test_more_workers_than_cores_warns_and_no_more_workers_than_trials_start(
+    tmp_path, monkeypatch
+):
+    def no_process(n):
+        raise AssertionError(f"started {n} process(es) for a single trial")
+
+    monkeypatch.setattr(tuner.study.pool, "_loky_executor", no_process)
+    with pytest.warns(UserWarning, match="workers on .* cores share them"):
+        study = run_study(LedgerObjective(str(tmp_path / "l")), study_name="one", n_trials=1,
+                          n_jobs=64, directory=tmp_path)  # fmt: skip
+    assert len(study.trials) == 1
+
+
+class RecordTrial:
+    """An Optuna callback that appends each finished trial's number to a file."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        with open(self.path, "a") as f:
+            f.write(f"{trial.number} {trial.state.name}\n")
+
+
+def test_callbacks_see_every_trial_of_every_worker(tmp_path):
+    seen = tmp_path / "seen.txt"
+    study = run_study(LedgerObjective(str(tmp_path / "l"), peers=2), study_name="cb",
+                      n_trials=6, n_jobs=2, directory=tmp_path, pruner="none",
+                      callbacks=[RecordTrial(str(seen))])  # fmt: skip
+    lines = sorted(seen.read_text().splitlines(), key=lambda line: int(line.split()[0]))
+    assert lines == [f"{t.number} COMPLETE" for t in study.trials]
 
 
 def test_torn_last_journal_record_is_moved_aside(tmp_path):
@@ -357,8 +436,11 @@ def test_killed_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
     subprocess.run(args, check=True, timeout=120)
     study = load("kill", storage)
     assert_nothing_lost(study, 10)
-    interrupted = [t for t in study.trials if t.user_attrs.get("interrupted")]
+    interrupted = [t for t in study.trials if outcome_of(t) is Outcome.INTERRUPTED]
     assert interrupted, "the killed trials should be recorded as interrupted"
+    for t in interrupted:  # ... and their parameters run again
+        again = [r for r in study.trials if r.system_attrs.get("failed_trial") == t.number]
+        assert [r.params for r in again] == [t.params]
 
 
 @pytest.mark.slow
@@ -380,28 +462,15 @@ def test_ctrl_c_fails_running_trials_cleanly_and_resumes(tmp_path, to_group):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert b"KeyboardInterrupt" in err
-    counts = count_trials(load("kill", storage))
-    assert counts["running"] == 0, "Ctrl-C must not leave trials RUNNING"
-    assert counts["counted"] <= 20, "the workers should have stopped starting trials"
+    counts = tally(load("kill", storage).trials)
+    assert counts.running == 0, "Ctrl-C must not leave trials RUNNING"
+    assert counts.counted <= 20, "the workers should have stopped starting trials"
     subprocess.run(args, check=True, timeout=120)
     assert_nothing_lost(load("kill", storage), 30)
 
 
-def test_telling_a_trial_again_after_a_lost_reply_is_harmless(tmp_path):
-    from tuner.worker import _tell
-
-    study = optuna.create_study(storage=open_storage(str(tmp_path / "j.log")))
-    trial = study.ask()
-    _tell(study, trial, 1.0)
-    _tell(study, trial, 1.0)  # the retry of a tell whose reply was lost: no error
-    assert study.trials[0].state == TrialState.COMPLETE and study.trials[0].value == 1.0
-    running = study.ask()
-    with pytest.raises(ValueError):  # a real error still surfaces
-        _tell(study, running, state=TrialState.WAITING)
-
-
 def test_tpe_spreads_parallel_workers_unless_told_otherwise():
-    from tuner.samplers import make_sampler
+    from tuner.study.samplers import make_sampler
 
     assert make_sampler("tpe", 0)._constant_liar is True
     assert make_sampler("tpe", 0, constant_liar=False)._constant_liar is False
@@ -423,9 +492,9 @@ def test_a_resumed_run_draws_new_parameters_and_a_first_run_is_reproducible(tmp_
 
 def test_started_workers_import_the_objective_modules_before_the_run_comes():
     # A run's other worker process reuses the started one, whose imports are done.
-    tuner.study._loky_executor(1).shutdown(wait=True)  # no process of an earlier test
+    tuner.study.pool._loky_executor(1).shutdown(wait=True)  # no process of an earlier test
     start_workers(2, ["tuner.objective"])
-    executor = tuner.study._loky_executor(1)  # what run_study(n_jobs=2) takes
+    executor = tuner.study.pool._loky_executor(1)  # what run_study(n_jobs=2) takes
     assert executor.submit(imported, "tuner.objective").result(timeout=120)
 
 
@@ -433,5 +502,13 @@ def test_one_job_starts_no_worker_process(monkeypatch):
     def no_process(n):
         raise AssertionError(f"started {n} process(es)")
 
-    monkeypatch.setattr(tuner.study, "_loky_executor", no_process)
+    monkeypatch.setattr(tuner.study.pool, "_loky_executor", no_process)
     start_workers(1, ["tuner.objective"])
+
+
+def test_a_study_folder_shows_no_lock_files(tmp_path):
+    run_study(LedgerObjective(str(tmp_path / "l")), study_name="tidy", n_trials=2,
+              directory=tmp_path, pruner="none")  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "tidy").iterdir() if p.name[0] != ".") == [
+        "journal.log"
+    ]

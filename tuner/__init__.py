@@ -26,8 +26,8 @@ _EXPORTS = {
     "make_folds": "objective",
     "OptimizerSearchCV": "search",
     "SearchSpace": "space",
-    "mask_url": "storage",
-    "open_storage": "storage",
+    "mask_url": "study",
+    "open_storage": "study",
     "StudyAborted": "study",
     "run_study": "study",
     "StudyFileError": "studyfile",
@@ -67,8 +67,7 @@ if TYPE_CHECKING:  # what static tools see; at run time __getattr__ imports on d
     from .objective import Objective, make_folds
     from .search import OptimizerSearchCV
     from .space import SearchSpace
-    from .storage import mask_url, open_storage
-    from .study import StudyAborted, run_study
+    from .study import StudyAborted, mask_url, open_storage, run_study
     from .studyfile import StudyFileError, StudySpec, load_study_file
 
 

@@ -26,10 +26,12 @@ import optim
 # Only what every command needs at the top: scikit-learn (through the objective)
 # and matplotlib (through the report) take seconds to import, so the commands
 # that use them import them, and ``tuner --help`` answers at once.
-from .budget import count_trials
-from .storage import (
+from .study.journal import check_journal
+from .study.outcomes import tally
+from .study.pool import BACKENDS, check_backend, start_workers, worker_count
+from .study.run import StudyAborted, run_study
+from .study.storage import (
     StudyNotFoundError,
-    check_journal,
     check_storage_url,
     check_study_name,
     default_storage,
@@ -37,17 +39,11 @@ from .storage import (
     load_existing_study,
     mask_url,
     open_existing_storage,
+    open_storage,
+    transient_errors,
 )
-from .study import (
-    BACKENDS,
-    StudyAborted,
-    check_backend,
-    run_study,
-    start_workers,
-    worker_count,
-)
+from .study.worker import quiet_libraries
 from .studyfile import StudyFileError, load_study_file, requested_workers
-from .worker import quiet_libraries, transient_errors
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -172,7 +168,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "spec": spec.to_attrs(),
         },
     )
-    ended = count_trials(study)["counted"]
+    ended = tally(study.get_trials(deepcopy=False)).counted
     if ended < n_trials:  # the timeout came first: the final fits wait for the whole search
         print(
             f"tuner: {ended} of the {n_trials} trials ended before the timeout; "
@@ -194,7 +190,8 @@ def _already_complete(study: optuna.Study, n_trials: int, seeds: int, has_test: 
     run would lower the study's budget."""
     from .final import missing_fits
 
-    ended, budget = count_trials(study)["counted"], study.user_attrs.get("n_trials")
+    ended = tally(study.get_trials(deepcopy=False)).counted
+    budget = study.user_attrs.get("n_trials")
     if ended >= n_trials and not (has_test and missing_fits(study, seeds)):
         print(f"study {study.study_name!r} is already complete: {ended} trials ended"
               f"{f' of its budget of {budget}' if isinstance(budget, int) else ''}; "
@@ -281,6 +278,36 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Read a study file, its data and its space as ``tuner run`` would, and run nothing."""
+    from .runner import build_study
+
+    spec = load_study_file(args.study_file)
+    space = build_study(spec).objective.space  # loads and checks the data, the estimator
+    print(f"{args.study_file}: study {spec.name!r} is valid: {spec.n_trials} trials over "
+          f"{', '.join(space.optimizers)} ({spec.allocation} allocation), estimator "
+          f"{spec.estimator}")  # fmt: skip
+    return 0
+
+
+def _cmd_delete(args: argparse.Namespace) -> int:
+    """Remove a study and its trials from its storage (asks first unless --yes)."""
+    storage = _storage_arg(args, None) or default_storage(_study_name_arg(args.study), args.out)
+    study = load_existing_study(storage, args.study)
+    ended = tally(study.get_trials(deepcopy=False)).counted
+    where = mask_url(storage)
+    if not args.yes:
+        answer = input(f"delete study {args.study!r} ({ended} trials) from {where}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 0
+    optuna.delete_study(study_name=args.study, storage=open_storage(storage))
+    folder = Path(args.out) / args.study
+    rest = f"; its reports stay in {folder}" if folder.is_dir() else ""
+    print(f"deleted study {args.study!r} from {where}{rest}")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import Report, check_formats, write_report
 
@@ -308,7 +335,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
             study = optuna.load_study(study_name=name, storage=opened)
             # Trials that ended on their own, of the budget (Optuna's count adds tickets
             # and interrupted trials).
-            ended, budget = count_trials(study)["counted"], study.user_attrs.get("n_trials")
+            ended = tally(study.get_trials(deepcopy=False)).counted
+            budget = study.user_attrs.get("n_trials")
             try:
                 best = _score(study.best_value)
             except (ValueError, RuntimeError):  # no trial completed; several objectives
@@ -460,6 +488,16 @@ def build_parser() -> argparse.ArgumentParser:
     workers(p)
     common(p)
     p.set_defaults(func=_cmd_worker)
+
+    p = sub.add_parser("check", help="check a study file, its data and space; run nothing")
+    p.add_argument("study_file", help="study definition, e.g. studies/quickstart.toml")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("delete", help="remove a study and its trials from its storage")
+    p.add_argument("study", type=_study_name, help="study name")
+    p.add_argument("--yes", action="store_true", help="do not ask first")
+    common(p)
+    p.set_defaults(func=_cmd_delete)
 
     p = sub.add_parser("report", help="write a study's report: tables, plots, one HTML page")
     p.add_argument("study", help="study name")

@@ -35,9 +35,9 @@ from sklearn.metrics import check_scoring
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .allocation import assigned
 from .space import SearchSpace
-from .worker import retry
+from .study.allocation import assigned
+from .study.storage import retry
 
 __all__ = [
     "FinalFit",

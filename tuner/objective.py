@@ -29,6 +29,7 @@ from sklearn.utils.validation import _check_sample_weight, check_array, column_o
 
 from .estimators import DivergenceError
 from .space import SearchSpace
+from .study.outcomes import Diverged
 
 __all__ = ["Objective", "hold_out_test", "make_folds"]
 
@@ -195,7 +196,7 @@ class Objective:
         except DivergenceError as exc:
             reason = f"diverged at epoch {exc.epoch}: {exc}"
             _record(trial, curves, scores, times, exc.epoch, reason)
-            raise optuna.TrialPruned(reason) from None
+            raise Diverged(reason) from None
         # Final scores: early stopping may have restored the best epoch's weights.
         final = [score(k) for k in range(len(runs))]
         _record(trial, curves, final, times, epoch, "complete")

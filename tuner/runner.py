@@ -15,11 +15,11 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.metrics import check_scoring
 
 from . import estimators
-from .allocation import EqualAllocation
 from .data import load_data
 from .final import Refit
 from .objective import Objective, hold_out_test, make_folds
 from .space import SearchSpace, schedule_horizon
+from .study.allocation import EqualAllocation
 from .studyfile import StudyFileError, StudySpec
 
 __all__ = [

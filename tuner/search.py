@@ -19,14 +19,14 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .allocation import ALLOCATIONS, EqualAllocation
-from .budget import counts_towards_budget
 from .objective import Objective, make_folds
-from .pruning import fair_pruner_spec
-from .samplers import DEFAULT_PRUNER
 from .space import SearchSpace, schedule_horizon
-from .storage import StudyNotFoundError, load_existing_study, mask_url, open_storage
 from .study import run_study
+from .study.allocation import ALLOCATIONS, EqualAllocation
+from .study.outcomes import counts_towards_budget
+from .study.pruning import fair_pruner_spec
+from .study.samplers import DEFAULT_PRUNER
+from .study.storage import StudyNotFoundError, load_existing_study, mask_url, open_storage
 
 __all__ = ["OptimizerSearchCV"]
 

@@ -32,8 +32,8 @@ import optuna
 from distributed import LocalCluster
 from threadpoolctl import threadpool_limits
 
-from tuner.storage import open_storage
 from tuner.study import run_study
+from tuner.study.storage import open_storage
 
 
 class Busy:

@@ -34,11 +34,11 @@ import numpy as np
 import optuna
 from joblib.externals.loky import get_reusable_executor
 
-from tuner.pruning import fair_pruner_spec
 from tuner.runner import build_study, study_allocation
-from tuner.samplers import make_sampler
-from tuner.storage import default_storage, open_storage
 from tuner.study import run_study
+from tuner.study.pruning import fair_pruner_spec
+from tuner.study.samplers import make_sampler
+from tuner.study.storage import default_storage, open_storage
 from tuner.studyfile import load_study_file
 
 ROOT = Path(__file__).resolve().parents[2]

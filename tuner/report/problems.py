@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ..storage import mask_url
+from ..study.storage import mask_url
 
 __all__ = ["ReportProblem", "find_problem", "guarded"]
 

@@ -3,7 +3,7 @@
 Which trials appear: every trial that started (complete, pruned, failed,
 running), in trial-number order. WAITING trials are tickets for trials not yet
 started and never appear. Trials cut short by an interrupted or killed run
-(:func:`tuner.budget.was_interrupted`) were run again under a new number and
+(:data:`tuner.study.Outcome.INTERRUPTED`) were run again under a new number and
 do not count towards the budget; they are left out unless asked for, and then
 carry the outcome ``"interrupted"``.
 """
@@ -19,8 +19,8 @@ import pandas as pd
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from ..budget import was_interrupted
-from ..storage import mask_url
+from ..study.outcomes import Outcome, error_of, outcome_of, worker_of
+from ..study.storage import mask_url
 
 __all__ = [
     "ALL",
@@ -49,27 +49,24 @@ def reported_trials(
     """The trials a report shows, in number order (see the module docstring)."""
     shown = [
         t for t in trials
-        if t.state != TrialState.WAITING and (include_interrupted or not was_interrupted(t))
-        and not t.user_attrs.get("withdrawn")  # a ticket beyond a lowered budget: never ran
+        if t.state != TrialState.WAITING
+        and (include_interrupted or outcome_of(t) is not Outcome.INTERRUPTED)
     ]  # fmt: skip
     return sorted(shown, key=lambda t: t.number)
 
 
 def outcome(trial: FrozenTrial) -> str:
-    """One of :data:`OUTCOMES`; a pruned trial whose ``end`` says so is ``"diverged"``."""
-    if trial.state == TrialState.PRUNED:
-        diverged = str(trial.user_attrs.get("end", "")).startswith("diverged")
-        return "diverged" if diverged else "pruned"
-    if trial.state == TrialState.FAIL:
-        return "interrupted" if was_interrupted(trial) else "failed"
-    return trial.state.name.lower()
+    """One of :data:`OUTCOMES`: how the trial ended (:func:`tuner.study.outcome_of`), or
+    ``"running"``."""
+    ended = outcome_of(trial)
+    return trial.state.name.lower() if ended is None else ended.value
 
 
 def _end(trial: FrozenTrial, kind: str, last_step: int | None) -> str:
     """Why the trial ended, in words: the objective's ``end`` or ``error`` when recorded."""
     recorded = trial.user_attrs.get("end")
     if kind == "failed":
-        error = trial.user_attrs.get("error")
+        error = error_of(trial)
         text = f"failed: {error}" if error else "failed"
     elif kind in ("pruned", "diverged") and recorded:
         text = str(recorded)
@@ -96,7 +93,7 @@ def _row(trial: FrozenTrial) -> dict[str, Any]:
         "duration_s": (
             (trial.datetime_complete - trial.datetime_start).total_seconds() if ended else None
         ),
-        "worker": trial.user_attrs.get("worker"),
+        "worker": ":".join((worker_of(trial) or "").split(":")[:2]) or None,  # host:pid
         "epochs": trial.user_attrs.get("epochs", last_step),
         "outcome": kind,
         "end": _end(trial, kind, last_step),

@@ -30,8 +30,8 @@ from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
-from .budget import counts_towards_budget
 from .optuna_compat import StudyView
+from .outcomes import counts_towards_budget
 
 __all__ = ["ALLOCATIONS", "AllocatedSampler", "EqualAllocation", "assign", "assigned"]
 
@@ -104,11 +104,6 @@ class EqualAllocation:
             taken[choice] += 1
             out.append(choice)
         return out
-
-    def surplus(self, trials: Iterable[FrozenTrial], n_trials: int) -> dict[str, int]:
-        """Trials per choice beyond its share (after a lowered budget)."""
-        quotas, taken = self.quotas(n_trials), self.taken(trials)
-        return {c: taken[c] - quotas[c] for c in self.choices if taken[c] > quotas[c]}
 
 
 def _spawn_seed(seed: int | None, index: int) -> int | None:

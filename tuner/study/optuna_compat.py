@@ -1,11 +1,17 @@
 """The one place that leans on Optuna beyond its documented API, each use tested.
 
-Samplers and pruners read a study's trials through ``Study.get_trials``, and
-Optuna's own samplers through the private ``Study._get_trials`` (with a
-per-thread cache). :class:`StudyView` answers both with a subset of the
-trials, so that a stock sampler or pruner searches or prunes as if the study
-held only those: one optimizer's trials, for a fair comparison. Everything
-else (direction, storage, study name) is the study's own.
+Two private names, and why:
+
+- ``Study._get_trials``: samplers and pruners read a study's trials through
+  ``Study.get_trials``, and Optuna's own samplers through this private method
+  (with a per-thread cache). :class:`StudyView` answers both with a subset of
+  the trials, so that a stock sampler or pruner searches or prunes as if the
+  study held only those: one optimizer's trials, for a fair comparison.
+  Everything else (direction, storage, study name) is the study's own.
+- ``Trial._trial_id``: a database storage's public ``record_heartbeat`` takes
+  the storage's id of a trial, which only this attribute gives (``Study.optimize``
+  uses it so); :func:`trial_id_of` reads it.
+
 ``tests/test_optuna_compat.py`` fails when Optuna changes what this relies on.
 """
 
@@ -17,7 +23,12 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["StudyView"]
+__all__ = ["StudyView", "trial_id_of"]
+
+
+def trial_id_of(trial: optuna.Trial) -> int:
+    """The storage's id of ``trial`` (its number is the study's)."""
+    return trial._trial_id
 
 
 class StudyView:

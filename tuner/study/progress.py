@@ -9,7 +9,7 @@ from typing import TextIO
 
 import optuna
 
-from .budget import count_trials
+from .outcomes import tally
 
 __all__ = ["ProgressBar"]
 
@@ -44,7 +44,7 @@ class ProgressBar:
         self.enabled = self.tty if enabled is None else enabled
         self.interval = interval if self.tty else log_every
         self.started = time.monotonic()
-        self._initial = count_trials(study)["counted"] if self.enabled else 0
+        self._initial = self._tally().counted if self.enabled else 0
         self._last_line = ""
         self._last_print = 0.0
         self._lock = threading.Lock()  # the ticker and close() both draw
@@ -53,12 +53,12 @@ class ProgressBar:
 
     def line(self) -> str:
         """The current progress line."""
-        c = count_trials(self.study)
-        n = min(c["counted"], self.n_trials)
+        c = self._tally()
+        n = min(c.counted, self.n_trials)
         width = 24
         filled = int(width * n / self.n_trials)
         elapsed = time.monotonic() - self.started
-        ran = c["counted"] - self._initial
+        ran = c.counted - self._initial
         remaining = "?"
         if ran > 0 and n < self.n_trials:
             remaining = _clock(elapsed / ran * (self.n_trials - n))
@@ -68,10 +68,13 @@ class ProgressBar:
             best = "-"
         return (
             f"[{'#' * filled}{'.' * (width - filled)}] {n}/{self.n_trials} "
-            f"({c['done']} done, {c['pruned']} pruned, {c['failed']} failed, "
-            f"{c['running']} running) | best {best} | {_clock(elapsed)} elapsed, "
+            f"({c.complete} done, {c.pruned + c.diverged} pruned, {c.failed} failed, "
+            f"{c.running} running) | best {best} | {_clock(elapsed)} elapsed, "
             f"{remaining if n < self.n_trials else '0:00:00'} left"
         )
+
+    def _tally(self):
+        return tally(self.study.get_trials(deepcopy=False))
 
     def start(self) -> None:
         """Redraw every ``interval`` seconds in a daemon thread until :meth:`close`."""

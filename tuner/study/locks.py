@@ -1,0 +1,188 @@
+"""Locks held by the kernel or the database, so that a dead holder never blocks anyone.
+
+- :class:`FlockLock`: an ``flock`` on a file, re-entrant within a thread. It
+  guards a journal file's appends and the trial claims of its studies.
+- :func:`study_lock`: the lock under which a worker counts a study's trials
+  and starts one (see :mod:`tuner.study.worker`).
+- :func:`worker_id` and :func:`worker_gone`: each worker process holds an
+  ``flock`` on a file of its own for as long as it lives; a RUNNING trial
+  whose worker's lock is free lost its worker.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import functools
+import os
+import socket
+import tempfile
+import threading
+import uuid
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+__all__ = ["FlockLock", "study_lock", "worker_gone", "worker_id"]
+
+
+class FlockLock:
+    """An exclusive ``flock`` on ``.<name>.lock`` beside ``path``, re-entrant within the thread
+    that holds it (a hidden file: a study's folder holds its reports).
+
+    The kernel releases an ``flock`` when its holder dies, so a killed worker
+    never stalls the others (Optuna's lock files wait out a grace period
+    instead). Re-entrant, so that a worker holding its study's lock can append
+    to the journal that the same lock guards. Local file systems only.
+    """
+
+    _held: ClassVar[dict[tuple[int, str], tuple[threading.RLock, list[int]]]] = {}
+    _guard: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, path: str | os.PathLike):
+        path = Path(path)
+        self.path = str(path.with_name(f".{path.name}.lock"))
+
+    def _state(self) -> tuple[threading.RLock, list[int]]:
+        key = (os.getpid(), self.path)  # a forked child holds nothing of its parent's
+        state = self._held.get(key)
+        if state is None:
+            with self._guard:
+                state = self._held.setdefault(key, (threading.RLock(), [0, -1]))
+        return state
+
+    def acquire(self) -> bool:
+        rlock, state = self._state()  # state: [depth, file descriptor]
+        rlock.acquire()
+        if state[0] == 0:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except BaseException:
+                os.close(fd)
+                rlock.release()
+                raise
+            state[1] = fd
+        state[0] += 1
+        return True
+
+    def release(self) -> None:
+        rlock, state = self._state()
+        state[0] -= 1
+        if state[0] == 0:
+            fcntl.flock(state[1], fcntl.LOCK_UN)
+            os.close(state[1])
+        rlock.release()
+
+    def __enter__(self) -> FlockLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+@contextlib.contextmanager
+def study_lock(storage: str, study_name: str) -> Iterator[None]:
+    """Hold the lock under which a study's trials are counted and started.
+
+    A journal file is locked with its own append lock (one lock file beside
+    it), a SQLite database with an ``flock`` beside it, PostgreSQL with an
+    advisory lock on a connection of its own (released by the server when the
+    connection drops). Other databases have no portable lock: ``ValueError``.
+    """
+    from .storage import driver_url, sqlite_path  # it imports this module
+
+    if "://" not in storage or storage.startswith("sqlite:///"):
+        path = sqlite_path(storage)
+        with FlockLock(storage if path is None else f"{path}.{study_name}"):
+            yield
+    elif storage.startswith("postgresql"):
+        import sqlalchemy
+
+        key = zlib.crc32(study_name.encode())  # the advisory lock's id for this study
+        engine = _lock_engine(driver_url(storage))
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                yield
+            finally:
+                try:
+                    conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                except Exception:  # the connection is gone, and its lock with it
+                    conn.invalidate()
+    else:
+        raise ValueError(
+            "workers share a study through a lock that only journal files, sqlite:/// and "
+            f"postgresql:// storages offer; {storage.partition('://')[0]}:// has none"
+        )
+
+
+@functools.cache
+def _lock_engine(url: str):
+    """One engine per database and process for study locks (its pool reuses the connection)."""
+    import sqlalchemy
+
+    return sqlalchemy.create_engine(url, pool_size=1, pool_pre_ping=True,
+                                    connect_args={"application_name": "tuner"})  # fmt: skip
+
+
+# -- worker liveness -------------------------------------------------------------------
+def _lock_dir() -> Path:
+    path = Path(tempfile.gettempdir()) / f"tuner-workers-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+_identity: dict[int, str] = {}  # pid -> this process's worker id
+
+
+def worker_id() -> str:
+    """``host:pid:token`` of this process, recorded on each trial it runs.
+
+    The first call takes an ``flock`` on ``<tmp>/tuner-workers-<uid>/<pid>-<token>``
+    that the process holds until it exits: :func:`worker_gone` tells from it
+    whether the process still runs (a pid alone may be reused).
+    """
+    pid = os.getpid()
+    if pid not in _identity:
+        token = uuid.uuid4().hex[:12]
+        path = _lock_dir() / f"{pid}-{token}"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held, with the descriptor, for the process's life
+        atexit.register(_remove, path)
+        _identity[pid] = f"{socket.gethostname()}:{pid}:{token}"
+    return _identity[pid]
+
+
+def _remove(path: Path) -> None:
+    if os.getpid() == int(path.name.partition("-")[0]):
+        path.unlink(missing_ok=True)
+
+
+def worker_gone(worker: str) -> bool:
+    """Whether the worker process ``worker`` (a :func:`worker_id`) of this host has ended.
+
+    False for a worker of another host: its liveness is the storage's heartbeat's
+    to judge. A worker id without a token (a study run by an older version) is
+    never judged gone.
+    """
+    host, _, rest = worker.partition(":")
+    pid, _, token = rest.partition(":")
+    if host != socket.gethostname() or not token:
+        return False
+    path = _lock_dir() / f"{pid}-{token}"
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return True  # removed as its process exited
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False  # held: the process lives
+    finally:
+        os.close(fd)  # releases the lock if it was taken
+    path.unlink(missing_ok=True)
+    return True

@@ -1,0 +1,155 @@
+"""Where a run's workers run: joblib's loky processes on this machine, or Dask tasks."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import importlib.util
+import ipaddress
+import urllib.parse
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import joblib
+from joblib.executor import get_memmapping_executor
+from joblib.externals.loky.process_executor import ProcessPoolExecutor, TerminatedWorkerError
+
+from .storage import is_local_file, mask_url
+from .worker import WorkerConfig, preload, run_worker
+
+__all__ = ["BACKENDS", "Pool", "check_backend", "open_pool", "start_workers", "worker_count"]
+
+#: Where worker processes run: joblib's loky processes, or Dask workers.
+BACKENDS = ("loky", "dask")
+
+
+def _is_loopback(address: str) -> bool:
+    """Whether a scheduler address (``tcp://host:port``) listens on this machine only.
+
+    Only workers of this machine can join such a scheduler, so they all reach
+    a local journal file.
+    """
+    host = urllib.parse.urlsplit(address if "://" in address else f"tcp://{address}").hostname
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def check_backend(storage: str, backend: str, scheduler: str | None) -> None:
+    """Raise ``ValueError`` unless workers on ``backend`` (and ``scheduler``) can reach ``storage``.
+
+    A journal file lives on this machine: a Dask scheduler whose workers may run
+    elsewhere needs a database storage instead. Nothing is contacted.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "dask" and importlib.util.find_spec("distributed") is None:
+        raise ValueError("backend 'dask' needs Dask: pip install 'optim-tuner[distributed]'")
+    if scheduler is not None and backend != "dask":
+        raise ValueError(f"a Dask scheduler needs backend='dask', got backend={backend!r}")
+    if scheduler is not None and is_local_file(storage) and not _is_loopback(scheduler):
+        raise ValueError(
+            f"the Dask scheduler {mask_url(scheduler)!r} may have workers on other machines: it "
+            "needs a storage every worker can reach (for example postgresql://...); "
+            f"{mask_url(storage)!r} is a file on this machine"
+        )
+
+
+def worker_count(n_jobs: int) -> int:
+    """Workers for ``n_jobs``: -1 means one per core; raises ``ValueError`` otherwise."""
+    n_workers = joblib.cpu_count() if n_jobs == -1 else n_jobs
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise ValueError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
+    return n_workers
+
+
+def _loky_executor(n: int) -> ProcessPoolExecutor:
+    """joblib's reusable loky executor of ``n`` processes (the one a later call reuses)."""
+    return get_memmapping_executor(n)
+
+
+def start_workers(n_jobs: int, modules: Sequence[str] = ()) -> ProcessPoolExecutor | None:
+    """Start the worker processes of a coming loky ``run_study(n_jobs=n_jobs)`` now.
+
+    A new worker process imports scikit-learn and the objective's modules, about
+    two seconds, before its first trial. Started while the caller still reads
+    its study file and data, the processes import ``modules`` meanwhile, and
+    ``run_study`` finds them ready (joblib keeps them for 5 idle minutes). Worker 0
+    runs in the caller's process, so ``n_jobs - 1`` processes start; none for 1.
+
+    Returns the loky executor (None for one job): when no run follows, its
+    ``shutdown(kill_workers=True)`` ends the processes without waiting for
+    their imports, which Python's exit would otherwise do.
+    """
+    n = worker_count(n_jobs) - 1
+    if n < 1:
+        return None
+    executor = _loky_executor(n)
+    for _ in range(n):  # each import takes seconds, so the n tasks spread over the n processes
+        executor.submit(preload, tuple(modules))
+    return executor
+
+
+class Pool:
+    """Where workers other than the run's own process run: loky processes or Dask tasks.
+
+    ``submit(cfg, index)`` starts worker ``index``; ``stop(cfg)`` makes the
+    started ones start no new trial; ``crashes`` are the errors of a worker
+    process that died.
+    """
+
+    def __init__(self, backend: str, client: Any = None):
+        self.backend, self.client = backend, client
+        self.own_worker = backend == "loky"  # worker 0 runs in this process
+        self.executor: ProcessPoolExecutor | None = None
+        self.crashes: tuple[type[BaseException], ...] = (TerminatedWorkerError,)
+        if client is not None:
+            from distributed import KilledWorker
+
+            self.crashes += (KilledWorker,)
+
+    def submit(self, cfg: WorkerConfig, indices: range) -> list[Any]:
+        if self.client is not None:
+            return [self.client.submit(run_worker, cfg, i, pure=False) for i in indices]
+        if not indices:
+            return []
+        self.executor = _loky_executor(len(indices))
+        return [self.executor.submit(run_worker, cfg, i) for i in indices]
+
+    def stop(self, cfg: WorkerConfig, futures: list[Any]) -> None:
+        """Stop the started workers: a Dask event they read before each trial; loky
+        processes (which a terminal's Ctrl-C reached too) get a moment, then are ended."""
+        if self.client is not None:
+            from distributed import Event
+
+            Event(cfg.stop_event, client=self.client).set()
+            return
+        if self.executor is not None:
+            concurrent.futures.wait(futures, timeout=STOP_GRACE)
+            self.executor.shutdown(wait=True, kill_workers=True)
+
+
+#: Seconds that a loky worker gets to end its trial after Ctrl-C before it is ended.
+STOP_GRACE = 3.0
+
+
+@contextlib.contextmanager
+def open_pool(backend: str, scheduler: str | None, n_workers: int) -> Iterator[Pool]:
+    """The run's pool: joblib's loky processes, or a Dask client (of ``scheduler``, or of a
+    ``LocalCluster`` of ``n_workers`` single-threaded processes)."""
+    if backend == "loky":
+        yield Pool(backend)
+        return
+    from distributed import Client, LocalCluster  # present: check_backend looked
+
+    with contextlib.ExitStack() as stack:
+        if scheduler is None:
+            cluster = stack.enter_context(
+                LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                             dashboard_address=None)
+            )  # fmt: skip
+            scheduler = cluster.scheduler_address
+        yield Pool(backend, stack.enter_context(Client(scheduler)))

@@ -1,0 +1,368 @@
+"""A worker: start trials of a study and run them until its budget is used up.
+
+Every worker, on every storage, from any machine, starts a trial by one rule:
+
+1. take the study's lock (:func:`tuner.study.locks.study_lock`);
+2. fail the RUNNING trials whose worker process on this host has ended, and
+   queue their parameters again (trials of other hosts: the database's
+   heartbeat does the same, inside ``Study.optimize``);
+3. count the trials that use the budget (:class:`tuner.study.outcomes.Tally`);
+   if one is left, start a trial with Optuna's ``Study.optimize(n_trials=1)``,
+   which asks for it (a queued trial first) and runs it;
+4. release the lock as the objective begins, once the trial records its worker.
+
+Optuna's own loop so keeps doing what it does (heartbeats, stale trials,
+callbacks, telling the state); the lock only makes the count and the start
+one step, so that workers together never exceed the budget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import math
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+from threadpoolctl import threadpool_limits
+
+from .allocation import AllocatedSampler, EqualAllocation, assign
+from .locks import study_lock, worker_gone, worker_id
+from .optuna_compat import trial_id_of
+from .outcomes import (
+    Diverged,
+    Outcome,
+    counts_towards_budget,
+    error_of,
+    outcome_of,
+    record_outcome,
+    record_worker,
+    tally,
+    worker_of,
+)
+from .samplers import DEFAULT_PRUNER, make_pruner, make_sampler
+from .storage import RERUN, open_storage, retry, transient_errors
+
+__all__ = [
+    "SAME_ERROR_LIMIT",
+    "WorkerConfig",
+    "WorkerSummary",
+    "fail_orphans",
+    "preload",
+    "quiet_libraries",
+    "run_worker",
+    "worker_seed",
+]
+
+#: Trials in a row failing with one message that make a run stop.
+SAME_ERROR_LIMIT = 5
+#: Seeds per run: worker ``i`` of run ``r`` draws with ``seed + r * SEEDS_PER_RUN + i``.
+SEEDS_PER_RUN = 1000
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a worker needs: picklable, the storage given by URL or path."""
+
+    storage: str
+    study_name: str
+    objective: Callable[[optuna.Trial], float]
+    n_trials: int  # the budget: trials that end on their own
+    sampler: Mapping[str, Any] = field(default_factory=lambda: {"name": "tpe"})
+    pruner: Mapping[str, Any] = field(default_factory=lambda: {"name": DEFAULT_PRUNER})
+    seed: int | None = None
+    run_index: int = 0  # this run's number among the study's runs (0 for the first)
+    first_trial: int = 0  # this run's trials are numbered from here (see _same_error)
+    deadline: float | None = None  # time.time() after which no new trial starts
+    allocation: EqualAllocation | None = None  # equal shares per optimizer, or the sampler's
+    callbacks: Sequence[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = ()
+    stop_event: str | None = None  # a Dask event's name: set, it stops the run's workers
+    one_blas_thread: bool = True  # False: this is the run's only worker (see run_worker)
+
+
+@dataclass
+class WorkerSummary:
+    """What a worker did: trials run, and why it stopped if not for the budget."""
+
+    ran: int = 0
+    interrupted: bool = False  # Ctrl-C reached its trial
+    aborted: str | None = None  # every trial of the run failed with this error
+
+
+def worker_seed(seed: int | None, run_index: int, index: int) -> int | None:
+    """The sampler seed of worker ``index`` of the study's run number ``run_index``.
+
+    Each worker draws differently, and so does each run: a resumed run or a
+    joining ``tuner worker`` that reused ``seed + index`` would draw again the
+    parameters of the first run's trials. The first run keeps ``seed + index``.
+    """
+    if seed is None:
+        return None
+    return (seed + run_index * SEEDS_PER_RUN + index) % 2**32  # NumPy seeds are 32-bit
+
+
+def preload(modules: tuple[str, ...]) -> None:
+    """Import ``modules`` in a worker process ahead of its first trial."""
+    for name in modules:
+        importlib.import_module(name)
+
+
+def quiet_libraries() -> None:
+    """Keep the libraries' notes on their own internals off the user's terminal.
+
+    Optuna's experimental and future-change notes, SQLAlchemy's (pages long on
+    a dropped connection), and the numeric RuntimeWarnings of training (an
+    overflow is a diverged trial, recorded as such) say nothing a user can act
+    on. The project's own warnings (a
+    repaired journal) still show.
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"optuna")
+    warnings.filterwarnings("ignore", module=r"sqlalchemy")
+    warnings.filterwarnings(
+        "ignore", category=RuntimeWarning, module=r"(numpy|scipy|sklearn|optim|tuner\.estimators)"
+    )
+
+
+def run_worker(
+    cfg: WorkerConfig, index: int = 0, storage: optuna.storages.BaseStorage | None = None
+) -> WorkerSummary:
+    """Start and run trials until the budget is used up, the deadline passes or the run stops.
+
+    ``storage``, opened by the run's own process, saves worker 0 from
+    opening it again (for a journal file, replaying it twice). BLAS runs one
+    thread per worker when a run has several (``cfg.one_blas_thread``):
+    workers on every core, each with BLAS threads on every core, oversubscribe
+    them, and BLAS threads that wait for a busy core slow a trial several times
+    over.
+    """
+    if not cfg.one_blas_thread:
+        return _work(cfg, index, storage)
+    with threadpool_limits(limits=1):
+        return _work(cfg, index, storage)
+
+
+def _work(
+    cfg: WorkerConfig, index: int, storage: optuna.storages.BaseStorage | None
+) -> WorkerSummary:
+    quiet_libraries()
+    seed = worker_seed(cfg.seed, cfg.run_index, index)
+    storage = storage or open_storage(cfg.storage)
+    study = retry(
+        optuna.load_study,
+        study_name=cfg.study_name,
+        storage=storage,
+        sampler=_sampler(cfg, seed),
+        pruner=make_pruner(**cfg.pruner),
+    )
+    summary = WorkerSummary()
+    stopped = _stop_condition(cfg, own_process=index == 0 and cfg.stop_event is None)
+    while not stopped():
+        try:
+            outcome = retry(_start_trial, study, storage, cfg, seed)
+        except KeyboardInterrupt:
+            summary.ran += 1
+            summary.interrupted = True
+            break
+        if outcome is None:
+            break
+        summary.ran += 1
+        if outcome is Outcome.FAILED:
+            summary.aborted = retry(_same_error, study, cfg.first_trial, cfg.n_trials)
+            if summary.aborted:
+                break
+    return summary
+
+
+def _stop_condition(cfg: WorkerConfig, own_process: bool) -> Callable[[], bool]:
+    """Whether to start no new trial: the deadline passed, the run's process died (a
+    loky worker outlives it when it is killed outright) or the run was stopped (Dask)."""
+    parent = os.getppid()
+    event = None
+    if cfg.stop_event is not None:
+        from distributed import Event
+
+        event = Event(cfg.stop_event)
+
+    def stopped() -> bool:
+        if cfg.deadline is not None and time.time() >= cfg.deadline:
+            return True
+        if not own_process and event is None and os.getppid() != parent:
+            return True
+        return event is not None and event.is_set()
+
+    return stopped
+
+
+def _sampler(cfg: WorkerConfig, seed: int | None) -> optuna.samplers.BaseSampler:
+    """The worker's sampler: the study's, or one per optimizer under equal allocation."""
+    options = {k: v for k, v in cfg.sampler.items() if k != "name"}
+    make = functools.partial(make_sampler, cfg.sampler["name"], **options)
+    if cfg.allocation is None:
+        return make(seed)
+    return AllocatedSampler(make, cfg.allocation, seed)
+
+
+def _start_trial(
+    study: optuna.Study, storage: optuna.storages.BaseStorage, cfg: WorkerConfig, seed: int | None
+) -> Outcome | None:
+    """Start one trial under the study's lock and run it; return how it ended.
+
+    None when the budget is used up. Ctrl-C propagates once the trial is told.
+    """
+    with study_lock(cfg.storage, cfg.study_name), warnings.catch_warnings():
+        # Heartbeats: Optuna marks fail_stale_trials experimental, and warns that they
+        # are meant for Study.optimize; they are kept here as Study.optimize keeps them.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
+        optuna.storages.fail_stale_trials(study)  # lost heartbeats (databases)
+        trials = study.get_trials(deepcopy=False)
+        if fail_orphans(study, trials):
+            trials = study.get_trials(deepcopy=False)
+        counts = tally(trials)
+        if counts.used >= cfg.n_trials:
+            return None
+        if counts.waiting == 0 and cfg.allocation is not None:
+            choices = cfg.allocation.next_choices(trials, cfg.n_trials)
+            if not choices:  # every optimizer has its share (a lowered budget)
+                return None
+            study.enqueue_trial({}, user_attrs=assign({}, choices[0]))
+        trial = study.ask()  # a queued trial first
+        # Recorded under the lock: a RUNNING trial seen there without a worker lost it.
+        record_worker(trial, worker_id(), seed)
+    return _run_trial(study, storage, trial, cfg)
+
+
+def _run_trial(
+    study: optuna.Study, storage: optuna.storages.BaseStorage, trial: optuna.Trial,
+    cfg: WorkerConfig,
+) -> Outcome:  # fmt: skip
+    """Run a started trial, record how it ended and tell Optuna; return the outcome."""
+    value, state = None, TrialState.FAIL
+    with _heartbeat(storage, trial):
+        try:
+            value = cfg.objective(trial)
+        except Diverged:
+            outcome, state = Outcome.DIVERGED, TrialState.PRUNED
+        except optuna.TrialPruned:
+            outcome, state = Outcome.PRUNED, TrialState.PRUNED
+        except KeyboardInterrupt:
+            # One try, no retries: a busy storage (a locked SQLite file) must neither hold
+            # up the exit nor turn the interrupt into a storage error. A trial left
+            # RUNNING is failed as orphaned by the next run.
+            with contextlib.suppress(*transient_errors()):
+                study.tell(trial, state=TrialState.FAIL)
+            raise
+        except transient_errors():
+            outcome = Outcome.INTERRUPTED  # the storage failed, not the trial: run it again
+        except Exception as exc:  # one trial's error must not stop the study
+            outcome = _fail(trial, f"{type(exc).__name__}: {exc}")
+        else:
+            if _is_score(value):
+                outcome, state = Outcome.COMPLETE, TrialState.COMPLETE
+            else:
+                outcome = _fail(
+                    trial, f"ValueError: the objective returned {value!r:.40}, not a score"
+                )
+                value = None
+    if outcome is Outcome.DIVERGED:
+        retry(record_outcome, trial, outcome)
+    # skip_if_finished: a tell retried after its reply was lost, or a trial failed as stale.
+    frozen = retry(study.tell, trial, value, state=state, skip_if_finished=True)
+    if outcome is Outcome.INTERRUPTED and outcome_of(frozen) is Outcome.INTERRUPTED:
+        retry(RERUN, study, frozen)
+    for callback in cfg.callbacks:
+        callback(study, frozen)
+    return outcome
+
+
+def _fail(trial: optuna.Trial, error: str) -> Outcome:
+    retry(record_outcome, trial, Outcome.FAILED, error)
+    return Outcome.FAILED
+
+
+@contextlib.contextmanager
+def _heartbeat(storage: optuna.storages.BaseStorage, trial: optuna.Trial) -> Iterator[None]:
+    """Record heartbeats of a running trial in a thread (database storages only), as
+    ``Study.optimize`` does: a trial whose beats stop is failed and run again."""
+    interval = getattr(storage, "get_heartbeat_interval", lambda: None)()
+    if not interval:
+        yield
+        return
+    trial_id, stop = trial_id_of(trial), threading.Event()
+
+    def beat() -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a missed beat is retried at the next one
+                storage.record_heartbeat(trial_id)
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _is_score(value: Any) -> bool:
+    """Whether Optuna takes ``value`` as a trial's value (a number, not NaN)."""
+    try:
+        return not math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def fail_orphans(study: optuna.Study, trials: Sequence[optuna.trial.FrozenTrial]) -> int:
+    """Fail the RUNNING trials that lost their worker, and queue their parameters again.
+
+    Call it under the study's lock, where every trial a worker starts records
+    that worker (see :func:`_start_trial`): a RUNNING trial without one lost it
+    there, and one whose worker ran on this host lost it when that process
+    ended (:func:`tuner.study.locks.worker_gone`). Returns how many were failed.
+    """
+    failed = 0
+    for t in trials:
+        if t.state != TrialState.RUNNING:
+            continue
+        worker = worker_of(t)
+        if worker is None or worker_gone(worker):
+            frozen = study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
+            if outcome_of(frozen) is Outcome.INTERRUPTED:
+                RERUN(study, frozen)
+            failed += 1
+    return failed
+
+
+def _same_error(study: optuna.Study, first_trial: int, n_trials: int) -> str | None:
+    """The error message if every trial of this run so far failed with it, else None.
+
+    This run's trials are those numbered from ``first_trial`` (a few trials of
+    an earlier run queued again may be among them, which can only keep the run
+    going); it takes ``SAME_ERROR_LIMIT`` of them (fewer if the budget is
+    smaller) to decide. A run whose trials began to fail after some completed
+    goes on: the error belongs to a region of the space, not to the study.
+    Earlier runs are left out, so a run after the cause was fixed is not
+    stopped by the failures before the fix.
+    """
+    ended = [
+        t for t in study.get_trials(deepcopy=False)
+        if t.number >= first_trial and counts_towards_budget(t)
+    ]  # fmt: skip
+    if len(ended) < min(SAME_ERROR_LIMIT, n_trials):
+        return None
+    errors = {error_of(t) for t in ended}
+    if len(errors) == 1 and None not in errors:
+        return errors.pop()
+    return None
