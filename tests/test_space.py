@@ -132,6 +132,8 @@ def test_user_registered_optimizer_gets_its_declared_space(monkeypatch):
         ({"optimizers": ["adma"]}, "unknown optimizer 'adma'"),
         ({"schedules": ["cosin"]}, "unknown schedule 'cosin'"),
         ({"params": {"betaa": 0.9}}, "'betaa' is not a parameter"),
+        ({"params": {"momentm": 0.9}}, "did you mean 'momentum'"),
+        ({"optimizers": ["adam"], "params": {"adam.beta_1": 0.9}}, "did you mean 'beta1'"),
         ({"optimizers": ["sgd"], "params": {"adam.lr": 0.1}}, "'adam' is not among the selected"),
         ({"optimizers": ["adam"], "params": {"adam.gamma": 0.9}}, "Adam has no parameter"),
         ({"params": {"lr": {"low": 1.0, "high": 0.1}}}, "must not exceed"),
@@ -143,6 +145,21 @@ def test_user_registered_optimizer_gets_its_declared_space(monkeypatch):
 def test_invalid_spaces_are_refused_clearly(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SearchSpace(**kwargs)
+
+
+def test_a_range_for_a_categorical_parameter_is_refused(monkeypatch):
+    from optim import registry
+
+    class Picky(optim.SGD):
+        search_space = (
+            *optim.SGD.search_space,
+            optim.Hyperparameter("clip_norm", "categorical", choices=(None, 1.0)),
+        )
+
+    monkeypatch.setattr(registry._OPTIMIZERS, "classes", dict(registry._OPTIMIZERS.classes))
+    optim.register_optimizer("picky", Picky)
+    with pytest.raises(ValueError, match="'clip_norm' is categorical: give a list of choices"):
+        SearchSpace(["picky"], params={"clip_norm": {"low": 0.5, "high": 2.0}})
 
 
 def test_dimensions_describe_the_whole_space():

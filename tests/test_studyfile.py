@@ -1,6 +1,8 @@
 """Study files: parsing, validation messages and data loading."""
 
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -329,7 +331,7 @@ def test_scoped_keys_are_quoted_in_messages(tmp_path):
         ({"data": 'dataset = "iris"\nscale = "yes"'}, "data.scale", "expected a boolean"),
         ({"data": "dataset = 3"}, "data.dataset", "expected a string"),
         ({"space": 'optimizers = "adam"'}, "space.optimizers", "expected an array"),
-        ({"space": "optimizers = [1]"}, "space.optimizers", "expected optimizer names"),
+        ({"space": "optimizers = [1]"}, "space.optimizers", "name must be a string, got 1"),
         ({"space": "params = 3"}, "space.params", "expected a table"),
         (
             {"space": '[space.params]\nlr = { low = "a", high = 1 }'},
@@ -374,28 +376,28 @@ def test_wrong_type(tmp_path, tables, key, expected):
         ({"study": 'storage = " "'}, "study.storage", "must not be empty"),
         (
             {"space": "[space.params]\nlr = { low = 0.5, high = 0.1 }"},
-            "space.params.lr.low",
-            "must not exceed high",
+            "space.params.lr",
+            "low=0.5 must not exceed high=0.1",
         ),
         (
             {"space": "[space.params]\nlr = { low = 0.0, high = 0.1, log = true }"},
-            "space.params.lr.low",
+            "space.params.lr",
             "log scale needs low > 0",
         ),
         (
             {"space": "[space.params]\nlr = { low = 0.0, high = 0.1 }"},
-            "space.params.lr.low",
+            "space.params.lr",
             "log scale needs low > 0",
         ),  # lr is declared log-scaled
         (
             {"space": "[space.estimator]\nalpha = { low = 0, high = 1, log = true }"},
-            "space.estimator.alpha.low",
+            "space.estimator.alpha",
             "log scale needs low > 0",
         ),
         (
             {"space": "[space.estimator]\nalpha = { low = 1e-3 }"},
-            "space.estimator.alpha.high",
-            "required",
+            "space.estimator.alpha",
+            "needs both low and high",
         ),
         (
             {"space": 'optimizers = ["momentum"]\n[space.params]\nmomentum = 1.5'},
@@ -468,7 +470,53 @@ def test_a_scoped_override_must_not_change_a_shared_names_kind(tmp_path):
         "'gamma' is searched as choices [0.1, 0.5] for schedule:step "
         "but as a linear float range for schedule:exponential"
     )
-    error(tmp_path, "space.params", expected, space=space)
+    error(tmp_path, 'space.params."step.gamma"', expected, space=space)
+
+
+def test_a_scoped_choice_may_share_a_name_that_the_other_classes_fix(tmp_path):
+    # Each key is checked with the other keys set: "lr" fixes sgd's rate, so adam's
+    # choices clash with no range.
+    space = 'optimizers = ["sgd", "adam"]\n[space.params]\nlr = 0.1\n"adam.lr" = [0.01, 0.1]'
+    assert load(tmp_path, space=space).params == {"lr": 0.1, "adam.lr": [0.01, 0.1]}
+
+
+def test_ranges_clashing_across_keys_are_blamed_on_the_table(tmp_path):
+    space = (
+        'optimizers = ["sgd", "adam"]\n[space.params]\n'
+        'lr = { low = 1e-3, high = 0.1 }\n"adam.lr" = [0.01, 0.1]'
+    )
+    error(tmp_path, "space.params", "one name needs one kind", space=space)
+
+
+def test_a_required_argument_may_be_searched(tmp_path, monkeypatch):
+    import optim
+    from optim import registry
+
+    monkeypatch.setattr(registry._OPTIMIZERS, "classes", dict(registry._OPTIMIZERS.classes))
+
+    class Needy(optim.SGD):
+        def __init__(self, k, lr=0.01, weight_decay=0.0, clip_norm=None):
+            super().__init__(lr=lr, weight_decay=weight_decay, clip_norm=clip_norm)
+            self.k = k
+            if k < 1:
+                raise ValueError(f"Needy: k must be >= 1, got {k}")
+
+    optim.register_optimizer("needy", Needy)
+    space = 'optimizers = ["needy"]\n[space.params]\n"needy.k" = [1, 2]\nlr = 0.1'
+    assert load(tmp_path, space=space).params["needy.k"] == [1, 2]
+    space = 'optimizers = ["needy"]\n[space.params]\n"needy.k" = [1, 0]'
+    error(tmp_path, 'space.params."needy.k"', "k must be >= 1, got 0", space=space)
+    error(tmp_path, "space.optimizers", "'needy' needs k", space='optimizers = ["needy"]')
+
+
+def test_the_data_module_and_the_file_reader_import_apart():
+    # tuner.data raises StudyFileError (from tuner.errors) and is imported by the reader,
+    # never the other way round; neither imports scikit-learn until it is used.
+    code = (
+        "import sys, tuner.data; assert 'tuner.studyfile' not in sys.modules\n"
+        "import tuner.studyfile; assert 'sklearn' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_seed_beyond_numpy_range(tmp_path):
@@ -523,14 +571,14 @@ def test_repeated_or_no_optimizers(tmp_path):
         (
             "beta1 = 0.9",
             "space.params.beta1",
-            "no selected optimizer or schedule has a parameter 'beta1'",
+            "'beta1' is not a parameter of the selected optimizers or schedules",
         ),
         ("momentm = 0.9", "space.params.momentm", "did you mean 'momentum'"),
-        ('"adam.lr" = 0.1', 'space.params."adam.lr"', "'adam' is not a selected optimizer"),
+        ('"adam.lr" = 0.1', 'space.params."adam.lr"', "'adam' is not among the selected"),
         (
             '"momentum.beta1" = 0.9',
             'space.params."momentum.beta1"',
-            "momentum has no parameter 'beta1'",
+            "Momentum has no parameter 'beta1'",
         ),
     ],
 )

@@ -1,9 +1,9 @@
 """The data of a study: a bundled scikit-learn dataset, a ``make_*`` generator or a CSV file.
 
 Everything works offline: the ``fetch_*`` datasets of scikit-learn download
-their data and are not accepted (save such data as CSV instead).
+their data and are not accepted (save such data as CSV instead). Errors are
+:class:`~tuner.errors.StudyFileError` naming the study file's ``data.*`` key.
 
->>> from tuner.studyfile import DataSpec
 >>> X, y = load_data(DataSpec("dataset", "iris"))
 >>> X.shape, y.shape
 ((150, 4), (150,))
@@ -13,18 +13,62 @@ from __future__ import annotations
 
 import csv
 import inspect
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
-import sklearn.datasets
 
-from .studyfile import DataSpec, StudyFileError, _suggest
+from .errors import StudyFileError, did_you_mean
 
-__all__ = ["MAX_MAGNITUDE", "bundled_datasets", "check_data", "generators", "load_data"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "MAX_MAGNITUDE",
+    "DataSpec",
+    "bundled_datasets",
+    "check_data",
+    "generators",
+    "load_data",
+]
 
 #: Largest feature magnitude accepted: the square of a larger one overflows float64.
 MAX_MAGNITUDE = 1e150
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where a study's data comes from: the ``[data]`` table of a study file.
+
+    Attributes
+    ----------
+    kind : {"dataset", "generator", "csv"}
+        A bundled scikit-learn dataset, a ``make_*`` generator or a CSV file.
+    name : str
+        The dataset name, the generator function name or the CSV path as written.
+    args : dict
+        Keyword arguments of the generator.
+    target : str or None
+        Target column of the CSV file.
+    origin : Path or None
+        The study file: named in errors; relative CSV paths start from its folder.
+    """
+
+    kind: Literal["dataset", "generator", "csv"]
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+    target: str | None = None
+    origin: Path | None = None
+
+
+def _datasets():
+    """``sklearn.datasets``, imported on first use rather than with this module
+    (as pandas is): they take seconds to import, which ``tuner --help`` should not
+    wait for."""
+    import sklearn.datasets
+
+    return sklearn.datasets
 
 
 def bundled_datasets() -> list[str]:
@@ -32,18 +76,18 @@ def bundled_datasets() -> list[str]:
     that ship their data and return ``(X, y)`` (``digits``, ``iris``, ``diabetes``, ...)."""
     return sorted(
         name.removeprefix("load_")
-        for name in dir(sklearn.datasets)
+        for name in dir(_datasets())
         if name.startswith("load_") and "return_X_y" in _parameters(name)
     )
 
 
 def generators() -> list[str]:
     """Names accepted by ``generator =``: the ``sklearn.datasets.make_*`` functions."""
-    return sorted(name for name in dir(sklearn.datasets) if name.startswith("make_"))
+    return sorted(name for name in dir(_datasets()) if name.startswith("make_"))
 
 
 def _parameters(function_name: str) -> list[str]:
-    return list(inspect.signature(getattr(sklearn.datasets, function_name)).parameters)
+    return list(inspect.signature(getattr(_datasets(), function_name)).parameters)
 
 
 def _error(data: DataSpec, key: str, reason: str) -> StudyFileError:
@@ -51,7 +95,7 @@ def _error(data: DataSpec, key: str, reason: str) -> StudyFileError:
 
 
 def _unknown(data: DataSpec, what: str, names: list[str], hint: str = "") -> StudyFileError:
-    suggestion = _suggest(data.name, names)
+    suggestion = did_you_mean(data.name, names)
     return _error(
         data,
         data.kind,
@@ -84,7 +128,7 @@ def check_data(data: DataSpec, base_dir: str | Path | None = None) -> None:
         generator argument, missing CSV file or target column.
     """
     if data.kind == "dataset" and data.name not in bundled_datasets():
-        online = hasattr(sklearn.datasets, f"fetch_{data.name}")
+        online = hasattr(_datasets(), f"fetch_{data.name}")
         hint = " (fetch_* datasets need the network: save the data as CSV)" if online else ""
         raise _unknown(data, "bundled dataset", bundled_datasets(), hint)
     if data.kind == "generator":
@@ -132,7 +176,7 @@ def load_data(data: DataSpec, base_dir: str | Path | None = None) -> tuple[np.nd
     """
     check_data(data, base_dir)
     if data.kind == "dataset":
-        X, y = getattr(sklearn.datasets, f"load_{data.name}")(return_X_y=True)
+        X, y = getattr(_datasets(), f"load_{data.name}")(return_X_y=True)
     elif data.kind == "generator":
         X, y = _generate(data)
     else:
@@ -146,7 +190,7 @@ def _generate(data: DataSpec) -> tuple[np.ndarray, np.ndarray]:
         # Every worker process generates the data again: it must be the same data.
         args.setdefault("random_state", 0)
     try:
-        result = getattr(sklearn.datasets, data.name)(**args)
+        result = getattr(_datasets(), data.name)(**args)
     except (TypeError, ValueError) as exc:
         raise _error(data, "args", f"{data.name} rejected its arguments: {exc}") from None
     is_dataset = (
@@ -161,6 +205,8 @@ def _generate(data: DataSpec) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_csv(data: DataSpec, path: Path, **options) -> pd.DataFrame:
+    import pandas as pd
+
     try:
         return pd.read_csv(path, **options)
     except FileNotFoundError:
@@ -173,6 +219,8 @@ def _read_csv(data: DataSpec, path: Path, **options) -> pd.DataFrame:
 def _load_csv(data: DataSpec, path: Path) -> tuple[np.ndarray, np.ndarray]:
     # pandas renames a repeated column ("label" -> "label.1"): a second target column
     # would then leak the target into the features.
+    import pandas as pd
+
     header = next(csv.reader(_read_csv_header(data, path)), [])
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:

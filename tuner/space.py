@@ -27,6 +27,8 @@ from typing import Any
 import optim
 from optim import Hyperparameter
 
+from .errors import did_you_mean
+
 __all__ = [
     "DEFAULT_OPTIMIZERS",
     "DEFAULT_SCHEDULES",
@@ -92,8 +94,10 @@ def _as_spec(name: str, value: Any, declared: Hyperparameter | None) -> Hyperpar
         high = value.get("high", declared.high if declared else None)
         if low is None or high is None:
             raise ValueError(f"range for {name!r} needs both low and high")
+        if declared and declared.kind == "categorical":
+            raise ValueError(f"{name!r} is categorical: give a list of choices, not a range")
         integral = all(isinstance(v, numbers.Integral) for v in (low, high))
-        if declared and declared.kind != "categorical":
+        if declared:
             kind = declared.kind
         else:  # an estimator parameter: integer ends search integers
             kind = "int" if integral else "float"
@@ -189,8 +193,8 @@ class SearchSpace:
             if scope == name:
                 if pname not in accepted:
                     raise ValueError(
-                        f"{key!r}: {cls.__name__} has no parameter {pname!r}; "
-                        f"it has {sorted(accepted)}"
+                        f"{key!r}: {cls.__name__} has no parameter {pname!r}"
+                        f"{did_you_mean(pname, accepted)}; it has {sorted(accepted)}"
                     )
                 dims[pname] = self._override(kind, name, pname, value, dims.get(pname))
         return list(dims.values())
@@ -212,8 +216,8 @@ class SearchSpace:
                 )
             if not scope and key not in names:
                 raise ValueError(
-                    f"{key!r} is not a parameter of the selected optimizers or schedules; "
-                    f"known: {sorted(names)}"
+                    f"{key!r} is not a parameter of the selected optimizers or schedules"
+                    f"{did_you_mean(key, names)}; known: {sorted(names)}"
                 )
 
     def _check_shared_names(self) -> None:

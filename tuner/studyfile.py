@@ -7,7 +7,9 @@ Every table and key is optional except ``[data]`` and ``estimator.class``::
     description = "..."        # free text
     n_trials = 60              # trials to run, >= 1 (default 100)
     timeout = 600              # seconds after which no new trial starts (default: none)
-    seed = 0                   # sampler seed (default: none, i.e. random)
+    seed = 0                   # sampler seed (default: none, i.e. random); with n_jobs = 1
+                               # a first run draws the same trials every time; with more
+                               # workers, which draws which trial depends on timing
     n_jobs = 2                 # worker processes, >= 1 or -1 for one per core (default 1)
     storage = "sqlite:///s.db" # Optuna storage URL or journal file path
                                # (default: reports/<name>/journal.log)
@@ -68,36 +70,38 @@ span the whole study, is refused; ``successive_halving`` is one bracket of it.
     seeds = 5                  # training seeds of each optimizer's best configuration,
                                # refit on the training part and scored on the test split
 
-Estimator values, fixed or searched, are checked against the estimator's own
-parameter constraints when the file is read.
-
-Errors raise :class:`StudyFileError`, whose one-line message names the file,
-the dotted key and the reason.
+Each value is checked when the file is read, by what owns it: the data by
+:mod:`tuner.data`, ranges and names by :class:`tuner.space.SearchSpace`, each
+optimizer or schedule value by its class, each estimator value by the
+estimator's ``check_params``, samplers and pruners by building them. Errors
+raise :class:`StudyFileError`, whose one-line message names the file, the
+dotted key and the reason (the owner's).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import inspect
 import json
 import math
-import numbers
 import re
 import tomllib
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import optim
 
-from .allocation import ALLOCATIONS
-from .pruning import fair_pruner_spec
-from .samplers import DEFAULT_PRUNER, PRUNERS, SAMPLERS, make_pruner, make_sampler
-from .space import DEFAULT_OPTIMIZERS, DEFAULT_SCHEDULES, SearchSpace
-from .storage import check_storage_url, check_study_name, mask_url
+from .data import DataSpec, check_data
+from .errors import StudyFileError, did_you_mean
+from .space import DEFAULT_OPTIMIZERS, DEFAULT_SCHEDULES, Dimension, SearchSpace
+from .study.allocation import ALLOCATIONS
+from .study.pruning import fair_pruner_spec
+from .study.samplers import DEFAULT_PRUNER, PRUNERS, SAMPLERS, make_pruner, make_sampler
+from .study.storage import check_storage_url, check_study_name, mask_url
 
 __all__ = [
     "ComponentSpec",
@@ -108,6 +112,11 @@ __all__ = [
     "load_study_file",
     "requested_workers",
 ]
+
+#: Largest study file read: a study file is a page of TOML, not data.
+MAX_FILE_BYTES = 1 << 20
+#: Estimator parameters that the search space sets, so a study file must not.
+_SPACE_OWNED = ("optimizer", "schedule")
 
 
 def estimator_names() -> tuple[str, ...]:
@@ -128,60 +137,6 @@ def estimator_names() -> tuple[str, ...]:
     )
 
 
-#: Estimator parameters that the search space sets, so a study file must not.
-_SPACE_OWNED = ("optimizer", "schedule")
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-_MISSING = object()
-
-
-class StudyFileError(ValueError):
-    """A study file that cannot be read or is invalid.
-
-    Parameters
-    ----------
-    path : str or Path
-        The study file.
-    key : str
-        Dotted key of the offending value (``"space.params.lr.low"``); empty
-        when the file as a whole is at fault (missing, not TOML).
-    reason : str
-        What is wrong and what was expected.
-    """
-
-    def __init__(self, path: str | Path, key: str, reason: str):
-        self.path, self.key, self.reason = str(path), key, reason
-        where = f"{self.path}: {key}" if key else self.path
-        super().__init__(f"{where}: {reason}")
-
-    def __reduce__(self):  # keep the three fields when sent to or from a worker process
-        return type(self), (self.path, self.key, self.reason)
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """Where a study's data comes from (read by :func:`tuner.data.load_data`).
-
-    Attributes
-    ----------
-    kind : {"dataset", "generator", "csv"}
-        A bundled scikit-learn dataset, a ``make_*`` generator or a CSV file.
-    name : str
-        The dataset name, the generator function name or the CSV path as written.
-    args : dict
-        Keyword arguments of the generator.
-    target : str or None
-        Target column of the CSV file.
-    origin : Path or None
-        The study file: named in errors; relative CSV paths start from its folder.
-    """
-
-    kind: Literal["dataset", "generator", "csv"]
-    name: str
-    args: dict[str, Any] = field(default_factory=dict)
-    target: str | None = None
-    origin: Path | None = None
-
-
 @dataclass(frozen=True)
 class ComponentSpec:
     """An Optuna sampler or pruner chosen by name, with options for its constructor."""
@@ -196,57 +151,32 @@ class ComponentSpec:
 
 @dataclass(frozen=True)
 class StudySpec:
-    """A validated study file; see the module docstring for the TOML keys.
+    """A validated study file; the module docstring describes each key.
 
     Attributes
     ----------
-    name, description : str
-        Study name (safe as a folder name) and free text.
-    path : Path
-        The study file.
-    data : DataSpec
-        The data source.
-    scale : bool
-        Standard-scale the features before the estimator.
-    estimator : str
-        Class name in ``tuner.estimators``.
-    estimator_params : dict
-        Fixed estimator parameters.
+    name, description, path : str, str, Path
+        Study name (safe as a folder name), free text, the study file.
+    data, scale : DataSpec, bool
+        The data source; standard-scale the features before the estimator.
+    estimator, estimator_params : str, dict
+        Class name in ``tuner.estimators``; its fixed parameters.
     optimizers, schedules : tuple of str
         Registered names (canonical spelling) the search chooses from.
-    params : dict
-        Overrides of optimizer and schedule parameters, keyed ``"lr"`` or
-        ``"adam.lr"``: a fixed value, ``{"low", "high", "log"}`` or a list of choices.
-    estimator_space : dict
-        Estimator parameters to search, same forms.
-    n_trials : int
-        Number of trials.
-    timeout : float or None
-        Seconds after which no new trial starts.
-    cv : int or "holdout"
-        Cross-validation folds, or a single holdout split.
-    holdout_fraction : float
-        Share of the data held out when ``cv == "holdout"``.
-    scoring : str or None
-        scikit-learn scorer name; None for the estimator's ``score``.
+    params, estimator_space : dict
+        Optimizer and schedule overrides (keyed ``"lr"`` or ``"adam.lr"``) and
+        estimator parameters to search: fixed values, ``{"low", "high", "log"}``
+        ranges or lists of choices, as :class:`tuner.space.SearchSpace` takes them.
+    n_trials, timeout, seed, storage, n_jobs
+        ``study.*``; a None storage is the default journal under ``reports/``.
+    cv, holdout_fraction, scoring, allocation, confidence
+        ``study.*``; a None scoring is the estimator's own ``score``.
     sampler, pruner : ComponentSpec
-        Optuna sampler and pruner; the pruner's options include its fair
-        grouping (``group_by``) and warm-up (``n_warmup_steps``), resolved
-        from the estimator and the space (:func:`tuner.pruning.fair_pruner_spec`).
-    allocation : {"equal", "adaptive"}
-        How trials are shared among optimizers (:mod:`tuner.allocation`).
-    confidence : float
-        Confidence at which the verdict names a leader.
-    test_fraction : float
-        Share of the data held out as the test split (0: none).
-    final_seeds : int
-        Training seeds of each optimizer's final fits on the test split.
-    seed : int or None
-        Sampler seed.
-    storage : str or None
-        Optuna storage URL or journal path; None for the default under ``reports/``.
-    n_jobs : int
-        Worker processes (-1: one per core).
+        Optuna sampler and pruner; the pruner's options include its fair grouping
+        (``group_by``) and warm-up (``n_warmup_steps``), resolved from the estimator
+        and the space (:func:`tuner.pruning.fair_pruner_spec`).
+    test_fraction, final_seeds : float, int
+        ``evaluate.test_fraction`` and ``evaluate.seeds``.
     """
 
     name: str
@@ -305,6 +235,8 @@ class StudySpec:
 
 
 # -- reading tables --------------------------------------------------------------------
+_MISSING = object()
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _KINDS: dict[str, Callable[[Any], bool]] = {
     "an integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "a number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
@@ -314,6 +246,17 @@ _KINDS: dict[str, Callable[[Any], bool]] = {
     "an array": lambda v: isinstance(v, list),
 }
 _TOML_TYPES = {bool: "boolean", int: "integer", float: "float", str: "string", dict: "table"}
+#: Bounds of the values that only the file reader knows (the others' owners check theirs).
+_BOUNDS: dict[str, Callable[[Any], bool]] = {
+    "> 0": lambda v: v > 0,
+    ">= 0": lambda v: v >= 0,
+    ">= 1": lambda v: v >= 1,
+    ">= 1, or -1 (all cores)": lambda v: v >= 1 or v == -1,
+    ">= 2": lambda v: v >= 2,
+    "< 2**32": lambda v: v < 2**32,  # numpy's limit of a seed, which the samplers use
+    "in (0, 1)": lambda v: 0 < v < 1,
+    "in [0, 1)": lambda v: 0 <= v < 1,
+}
 
 
 def _toml_type(value: Any) -> str:
@@ -323,14 +266,7 @@ def _toml_type(value: Any) -> str:
 def _join(prefix: str, *keys: str) -> str:
     """Dotted key as TOML spells it: keys that are not bare are quoted."""
     parts = [prefix] if prefix else []
-    parts += [k if _BARE_KEY.match(k) else json.dumps(k) for k in keys]
-    return ".".join(parts)
-
-
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` when a choice is close, for the end of a message."""
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return ".".join(parts + [k if _BARE_KEY.match(k) else json.dumps(k) for k in keys])
 
 
 class _Table:
@@ -344,6 +280,17 @@ class _Table:
     def error(self, *keys: str, reason: str) -> StudyFileError:
         return StudyFileError(self.path, _join(self.name, *keys), reason)
 
+    @contextmanager
+    def blame(self, *keys: str, hint: str = "") -> Iterator[None]:
+        """Report the ``ValueError`` or ``TypeError`` of an owner's check (a class, a
+        registry, Optuna) as an error at ``keys``: the owner says what is wrong, the
+        file says where."""
+        try:
+            yield
+        except (ValueError, TypeError, ImportError) as exc:
+            reason = str(exc).removeprefix(f"{keys[-1]!r}: ") if keys else str(exc)
+            raise self.error(*keys, reason=f"{reason}{hint}") from None
+
     def only(self, allowed: Iterable[str]) -> _Table:
         """Reject keys outside ``allowed``; call before reading, so that a misspelt
         key is reported as unknown rather than as missing."""
@@ -351,11 +298,12 @@ class _Table:
         for key in self.values:
             if key not in allowed:
                 known = f" (known keys: {', '.join(allowed)})" if allowed else ""
-                raise self.error(key, reason=f"unknown key{_suggest(key, allowed)}{known}")
+                raise self.error(key, reason=f"unknown key{did_you_mean(key, allowed)}{known}")
         return self
 
-    def get(self, key: str, *kinds: str, default: Any = _MISSING) -> Any:
-        """The value of ``key`` if it is one of ``kinds``; ``default`` when absent."""
+    def get(self, key: str, *kinds: str, default: Any = _MISSING, bounds: str = "") -> Any:
+        """The value of ``key`` if it is one of ``kinds`` (and within ``bounds``, a key
+        of :data:`_BOUNDS`); ``default`` when absent."""
         if key not in self.values:
             if default is _MISSING:
                 raise self.error(key, reason="required key is missing")
@@ -366,6 +314,11 @@ class _Table:
             raise self.error(key, reason=f"expected {' or '.join(kinds)}, got {got}")
         if isinstance(value, float) and not math.isfinite(value):
             raise self.error(key, reason=f"must be finite, got {value!r}")
+        return self.bound(key, value, bounds) if bounds else value
+
+    def bound(self, key: str, value: Any, bounds: str) -> Any:
+        if not _BOUNDS[bounds](value):
+            raise self.error(key, reason=f"must be {bounds}, got {value!r}")
         return value
 
     def table(self, key: str, allowed: Iterable[str] | None = None) -> _Table:
@@ -373,124 +326,65 @@ class _Table:
         sub = _Table(self.path, self.values.get(key, {}), _join(self.name, key))
         return sub if allowed is None else sub.only(allowed)
 
-    def at_least(self, key: str, value: Any, low: float, *, strict: bool = False) -> Any:
-        """``value`` (read from ``key``) if it is None or >= ``low`` (> when ``strict``)."""
-        if value is not None and (value <= low if strict else value < low):
-            op = ">" if strict else ">="
-            raise self.error(key, reason=f"must be {op} {low:g}, got {value!r}")
-        return value
-
-    def choose(self, key: str, value: str, choices: Iterable[str], what: str) -> str:
-        """``value`` (read from ``key``) if it is one of ``choices``."""
-        choices = list(choices)
-        if value not in choices:
-            hint = _suggest(value, choices)
+    def choose(self, key: str, choices: Iterable[str], what: str, default: Any = _MISSING):
+        """The string at ``key`` if it is one of ``choices``."""
+        value, choices = self.get(key, "a string", default=default), list(choices)
+        if value is not None and value not in choices:
+            hint = did_you_mean(value, choices)
             raise self.error(
                 key, reason=f"unknown {what} {value!r}{hint}; available: {', '.join(choices)}"
             )
         return value
 
 
-# -- [study] -------------------------------------------------------------------------
+# -- [study] and [evaluate] ----------------------------------------------------------------
 _STUDY_KEYS = (
-    "name",
-    "description",
-    "n_trials",
-    "timeout",
-    "seed",
-    "n_jobs",
-    "storage",
-    "sampler",
-    "pruner",
-    "allocation",
-    "confidence",
-    "cv",
-    "holdout_fraction",
-    "scoring",
-)
+    "name", "description", "n_trials", "timeout", "seed", "n_jobs", "storage", "sampler",
+    "pruner", "allocation", "confidence", "cv", "holdout_fraction", "scoring",
+)  # fmt: skip
 
 
 def _read_study(study: _Table, default_name: str) -> dict[str, Any]:
-    seed = study.at_least("seed", study.get("seed", "an integer", default=None), 0)
-    if seed is not None and seed >= 2**32:  # numpy's limit, which the samplers use
-        raise study.error("seed", reason=f"must be < 2**32, got {seed}")
-    n_jobs = study.get("n_jobs", "an integer", default=1)
-    if n_jobs != -1:
-        study.at_least("n_jobs", n_jobs, 1)
-    return {
-        "name": _read_name(study, default_name),
-        "description": study.get("description", "a string", default=""),
-        "n_trials": study.at_least("n_trials", study.get("n_trials", "an integer", default=100), 1),
-        "timeout": study.at_least(
-            "timeout", study.get("timeout", "a number", default=None), 0, strict=True
-        ),
-        "seed": seed,
-        "n_jobs": n_jobs,
-        "storage": _read_storage(study),
-        "sampler": _read_component(study, "sampler", SAMPLERS, make_sampler, seed),
-        "pruner": _read_component(study, "pruner", PRUNERS, make_pruner),
-        "allocation": study.choose(
-            "allocation", study.get("allocation", "a string", default="equal"), ALLOCATIONS,
-            "allocation",
-        ),
-        "confidence": _read_confidence(study),
-        **_read_validation(study),
-        "scoring": _read_scoring(study),
-    }
+    from sklearn.metrics import get_scorer_names
 
-
-def _read_name(study: _Table, default_name: str) -> str:
-    name = study.get("name", "a string", default=default_name)
-    try:
-        return check_study_name(name)
-    except ValueError as exc:
-        source = "" if "name" in study.values else " (taken from the file name; set study.name)"
-        raise study.error("name", reason=f"{exc}{source}") from None
-
-
-def _read_storage(study: _Table) -> str | None:
-    storage = study.get("storage", "a string", default=None)
-    try:
-        return None if storage is None else check_storage_url(storage)
-    except ValueError as exc:
-        raise study.error("storage", reason=str(exc)) from None
-
-
-def _read_validation(study: _Table) -> dict[str, Any]:
+    seed = study.get("seed", "an integer", default=None, bounds=">= 0")
+    if seed is not None:
+        study.bound("seed", seed, "< 2**32")
     cv = study.get("cv", "an integer", "a string", default=3)
     if isinstance(cv, str) and cv != "holdout":
         raise study.error("cv", reason=f'expected a number of folds or "holdout", got {cv!r}')
-    study.at_least("cv", cv if isinstance(cv, int) else None, 2)
-    fraction = study.get("holdout_fraction", "a number", default=None)
+    fraction = study.get("holdout_fraction", "a number", default=None, bounds="in (0, 1)")
     if fraction is not None and cv != "holdout":
         raise study.error("holdout_fraction", reason='only used with cv = "holdout"')
-    if fraction is not None and not 0 < fraction < 1:
-        raise study.error("holdout_fraction", reason=f"must be in (0, 1), got {fraction!r}")
-    return {"cv": cv, "holdout_fraction": 0.2 if fraction is None else fraction}
+    name = study.get("name", "a string", default=default_name)
+    named = "" if "name" in study.values else " (taken from the file name; set study.name)"
+    with study.blame("name", hint=named):
+        name = check_study_name(name)
+    storage = study.get("storage", "a string", default=None)
+    with study.blame("storage"):
+        storage = None if storage is None else check_storage_url(storage)
+    return {
+        "name": name,
+        "description": study.get("description", "a string", default=""),
+        "n_trials": study.get("n_trials", "an integer", default=100, bounds=">= 1"),
+        "timeout": study.get("timeout", "a number", default=None, bounds="> 0"),
+        "seed": seed,
+        "n_jobs": study.get("n_jobs", "an integer", default=1, bounds=">= 1, or -1 (all cores)"),
+        "storage": storage,
+        "sampler": _read_component(study, "sampler", SAMPLERS, make_sampler, seed),
+        "pruner": _read_component(study, "pruner", PRUNERS, make_pruner),
+        "allocation": study.choose("allocation", ALLOCATIONS, "allocation", default="equal"),
+        "confidence": float(study.get("confidence", "a number", default=0.95, bounds="in (0, 1)")),
+        "cv": cv if isinstance(cv, str) else study.bound("cv", cv, ">= 2"),
+        "holdout_fraction": 0.2 if fraction is None else fraction,
+        "scoring": study.choose("scoring", sorted(get_scorer_names()), "scorer", default=None),
+    }
 
 
 def _read_evaluate(evaluate: _Table) -> dict[str, Any]:
-    fraction = evaluate.get("test_fraction", "a number", default=0.2)
-    if not 0 <= fraction < 1:
-        raise evaluate.error("test_fraction", reason=f"must be in [0, 1), got {fraction!r}")
-    seeds = evaluate.at_least("seeds", evaluate.get("seeds", "an integer", default=5), 1)
+    fraction = evaluate.get("test_fraction", "a number", default=0.2, bounds="in [0, 1)")
+    seeds = evaluate.get("seeds", "an integer", default=5, bounds=">= 1")
     return {"test_fraction": float(fraction), "final_seeds": seeds}
-
-
-def _read_confidence(study: _Table) -> float:
-    confidence = study.get("confidence", "a number", default=0.95)
-    if not 0 < confidence < 1:
-        raise study.error("confidence", reason=f"must be in (0, 1), got {confidence!r}")
-    return float(confidence)
-
-
-def _read_scoring(study: _Table) -> str | None:
-    scoring = study.get("scoring", "a string", default=None)
-    if scoring is not None:
-        from sklearn.metrics import get_scorer_names
-
-        study.choose("scoring", scoring, sorted(get_scorer_names()), "scorer")
-    return scoring
 
 
 def _read_component(
@@ -502,45 +396,25 @@ def _read_component(
     """
     raw = study.get(key, "a string", "a table", default=next(iter(names)))
     if isinstance(raw, str):
-        name, options = study.choose(key, raw, names, key), {}
+        name, options = study.choose(key, names, key, default=raw), {}
     else:
         table = study.table(key)
-        name = table.choose("name", table.get("name", "a string"), names, key)
+        name = table.choose("name", names, key)
         options = {k: v for k, v in raw.items() if k != "name"}
         # The seed comes from study.seed; any other constructor argument is an option.
-        accepted = set(inspect.signature(type(_build(study, key, make, name, args))).parameters)
+        accepted = set(inspect.signature(type(_build(study, key, make, name, *args))).parameters)
         if key == "pruner":  # the fair pruner's warm-up, whatever the pruner
             accepted.add("n_warmup_steps")
         table.only({"name", *accepted} - {"seed"})
-    _build(study, key, make, name, args, options)
+    _build(study, key, make, name, *args, **options)
     return ComponentSpec(name, options)
 
 
-def _build(
-    study: _Table,
-    key: str,
-    make: Callable[..., Any],
-    name: str,
-    args: tuple[Any, ...],
-    options: Mapping[str, Any] | None = None,
-) -> Any:
-    """``make(name, *args, **options)``, its errors reported at ``study.<key>``."""
-    with warnings.catch_warnings():  # "experimental feature" warnings mean nothing here
-        warnings.simplefilter("ignore")
-        try:
-            return make(name, *args, **(options or {}))
-        except (ValueError, TypeError, ImportError) as exc:
-            raise study.error(key, reason=str(exc)) from None
-
-
-def _fair_pruner(
-    study: _Table, pruner: ComponentSpec, n_schedules: int, estimator
-) -> ComponentSpec:
-    """The pruner with its fair grouping and warm-up (see :mod:`tuner.pruning`)."""
-    spec = fair_pruner_spec(pruner.as_dict(), n_schedules, getattr(estimator, "max_epochs", None))
-    options = {k: v for k, v in spec.items() if k != "name"}
-    _build(study, "pruner", make_pruner, pruner.name, (), options)
-    return ComponentSpec(pruner.name, options)
+def _build(study: _Table, key: str, make: Callable[..., Any], /, *args: Any, **options: Any):
+    """``make(*args, **options)``, its errors reported at ``study.<key>``."""
+    with warnings.catch_warnings(), study.blame(key):
+        warnings.simplefilter("ignore")  # "experimental feature" warnings mean nothing here
+        return make(*args, **options)
 
 
 # -- [data] and [estimator] ------------------------------------------------------------
@@ -565,6 +439,7 @@ def _read_data(data: _Table) -> tuple[DataSpec, bool]:
         target=data.get("target", "a string") if kind == "csv" else None,
         origin=data.path,
     )
+    check_data(spec)  # tuner.data knows what it can load
     return spec, data.get("scale", "a boolean", default=True)
 
 
@@ -578,47 +453,33 @@ def _estimator_params(parent: _Table, key: str, cls: type) -> _Table:
     return table.only(set(inspect.signature(cls).parameters) - set(_SPACE_OWNED))
 
 
+def _estimator_check(cls: type, name: str) -> Callable[[Any], Any]:
+    """Check one value of the estimator parameter ``name`` as a fit of ``cls`` would
+    (its ``check_params``), the other parameters at their defaults."""
+    return lambda value: cls(**{name: value}).check_params()
+
+
 def _read_estimator(est: _Table) -> tuple[type, dict[str, Any]]:
     from . import estimators
 
-    name = est.choose("class", est.get("class", "a string"), estimator_names(), "estimator")
-    cls = getattr(estimators, name)
+    cls = getattr(estimators, est.choose("class", estimator_names(), "estimator"))
     params = _estimator_params(est, "params", cls)
     for key, value in params.values.items():  # a fixed value, even a list
-        _try_candidates(params, key, [((), value)], _estimator_check(cls, key))
+        fixed = Dimension("estimator", key, value=value)
+        _try_values(params, key, fixed, _estimator_check(cls, key))
     return cls, params.values
 
 
 # -- [space] ---------------------------------------------------------------------------
-def _registry_names(space: _Table, key: str, kind: str, default: Iterable[str]):
-    """Canonical registry names of the optimizers or schedules listed at ``key``."""
-    lookup = optim.optimizer_class if kind == "optimizer" else optim.schedule_class
-    names = space.get(key, "an array", default=list(default))
-    if not names:
-        raise space.error(key, reason=f"name at least one {kind}")
-    out = []
-    for name in names:
-        if not isinstance(name, str):
-            raise space.error(key, reason=f"expected {kind} names, got {_toml_type(name)} {name!r}")
-        try:
-            out.append(optim.name_of(lookup(name)))
-        except ValueError as exc:
-            raise space.error(key, reason=str(exc)) from None
-    if len(set(out)) != len(out):
-        raise space.error(key, reason=f"names must not repeat, got {names}")
-    return tuple(out)
-
-
 def _check_form(table: _Table, key: str) -> None:
-    """Check that the value at ``key`` is a fixed value, a list of choices or a range."""
+    """A fixed value, a list of choices, or a range whose ends are numbers: what TOML
+    allows beyond that (tables, dates) is no value of a parameter."""
     value = table.values[key]
     if isinstance(value, dict):
         rng = table.table(key, ("low", "high", "log"))
         for end in ("low", "high"):
             rng.get(end, "a number", default=None)
         rng.get("log", "a boolean", default=False)
-    elif isinstance(value, list) and not value:
-        raise table.error(key, reason="a list of choices must not be empty")
     elif any(_toml_type(v) in ("table", "date/time") for v in _as_list(value)):
         raise table.error(key, reason=f"expected values, arrays or a range, got {value!r}")
 
@@ -627,34 +488,22 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _check_range(table: _Table, key: str, declared: optim.Hyperparameter | None) -> list:
-    """``[low, high]`` of the range at ``key``, completed from the class's declaration."""
+def _values(dim: Dimension) -> list[tuple[tuple[str, ...], Any]]:
+    """``(end key, value)`` of each value the search may give ``dim``, as far as a check
+    can tell: a fixed value, each choice, or each end of a range."""
+    spec = dim.spec
+    if spec is None:
+        return [((), dim.value)]
+    if spec.kind == "categorical":
+        return [((), choice) for choice in spec.choices]
+    return [(("low",), spec.low), (("high",), spec.high)]
+
+
+def _try_values(table: _Table, key: str, dim: Dimension, make: Callable[[Any], Any]) -> None:
+    """Call ``make`` (a class or an estimator's check) on each value of ``dim``, so
+    that the owner's own check speaks now: a value it refuses would fail every trial."""
     value = table.values[key]
-    low, high = (value.get(end, getattr(declared, end, None)) for end in ("low", "high"))
-    for end, bound in (("low", low), ("high", high)):
-        if bound is None:
-            raise table.error(key, end, reason="required: there is no declared default range")
-    if low > high:
-        raise table.error(key, "low", reason=f"must not exceed high ({high!r}), got {low!r}")
-    if value.get("log", getattr(declared, "log", False)) and low <= 0:
-        raise table.error(key, "low", reason=f"a log scale needs low > 0, got {low!r}")
-    return [low, high]
-
-
-def _candidates(table: _Table, key: str, declared: optim.Hyperparameter | None):
-    """``(end keys, value)`` to try for the value at ``key``: each end of a range, or
-    each choice of a list."""
-    value = table.values[key]
-    if isinstance(value, dict):
-        return zip((("low",), ("high",)), _check_range(table, key, declared))
-    return (((), v) for v in _as_list(value))
-
-
-def _try_candidates(table: _Table, key: str, candidates, make: Callable[[Any], Any]) -> None:
-    """Call ``make`` on each candidate, so that the class's own validation speaks now:
-    a value it rejects would fail every trial."""
-    value = table.values[key]
-    for end, candidate in candidates:
+    for end, candidate in _values(dim):
         try:
             make(candidate)
         except (TypeError, ValueError) as exc:
@@ -672,61 +521,29 @@ def _accepts(make: Callable[[Any], Any], value: Any) -> bool:
     return True
 
 
-def _check_with_class(table: _Table, key: str, cls: type, pname: str, required: dict) -> None:
-    """Build ``cls`` with each end of the range or each choice (plus the ``required``
-    arguments it cannot do without). Other arguments keep their defaults, so that
-    an error is about this key alone."""
-    declared = next((h for h in cls.search_space if h.name == pname), None)
-    if isinstance(table.values[key], dict) and declared is not None:
-        if declared.kind == "categorical":
-            raise table.error(key, reason=f"{pname} is categorical: give a list of choices")
-    _try_candidates(
-        table, key, _candidates(table, key, declared), lambda v: cls(**{**required, pname: v})
-    )
+def _registry_names(
+    space: _Table, key: str, lookup: Callable[[str], type], default: Iterable[str]
+) -> tuple[str, ...]:
+    """Canonical registry names of the optimizers or schedules listed at ``key``."""
+    names = space.get(key, "an array", default=list(default))
+    if not names:
+        raise space.error(key, reason=f"name at least one {key.removesuffix('s')}")
+    with space.blame(key):
+        names = tuple(optim.name_of(lookup(name)) for name in names)
+        SearchSpace(**{key: names})  # a name given twice
+    return names
 
 
-def _estimator_check(cls: type, name: str) -> Callable[[Any], Any]:
-    """Validate one value of the estimator parameter ``name`` as a fit of ``cls`` would
-    (its ``check_params``), other parameters at their defaults."""
-    return lambda value: cls(**{name: value}).check_params()
+def _class_of(scope: str) -> type:
+    """The class of a dimension's scope (``"optimizer:adam"``)."""
+    kind, _, name = scope.partition(":")
+    return (optim.optimizer_class if kind == "optimizer" else optim.schedule_class)(name)
 
 
-def _takes_reals(cls: type, name: str) -> bool:
-    """Whether ``cls``'s constraints of ``name`` admit numbers other than integers."""
-    from sklearn.utils._param_validation import Interval
-
-    constraints = cls._parameter_constraints.get(name, ())
-    return any(isinstance(c, Interval) and c.type is not numbers.Integral for c in constraints)
-
-
-def _owners(params: _Table, key: str, selected: Mapping[str, type]) -> list[str]:
-    """The selected optimizers and schedules that the override ``key`` applies to."""
-    scope, _, pname = key.rpartition(".")
-    if scope and scope not in selected:
-        listed = ", ".join(selected)
-        reason = f"{scope!r} is not a selected optimizer or schedule ({listed})"
-        raise params.error(key, reason=reason)
-    owners = [scope] if scope else list(selected)
-    names = sorted({p for s in owners for p in selected[s]._param_names()})
-    if pname not in names:
-        owner = f"{scope} has no" if scope else "no selected optimizer or schedule has a"
-        raise params.error(
-            key,
-            reason=f"{owner} parameter {pname!r}{_suggest(pname, names)}; "
-            f"known: {', '.join(names) or 'none'}",
-        )
-    return [s for s in owners if pname in selected[s]._param_names()]
-
-
-def _fixed_values(params: Mapping[str, Any], owner: str, cls: type) -> dict[str, Any]:
-    """The fixed overrides (neither range nor choices) that apply to ``owner``."""
-    out = {}
-    for key, value in params.items():
-        scope, _, pname = key.rpartition(".")
-        applies = scope in ("", owner) and pname in cls._param_names()
-        if applies and not isinstance(value, list | dict):
-            out[pname] = value
-    return out
+def _class_check(cls: type, name: str, needed: Mapping[str, Any]) -> Callable[[Any], Any]:
+    """Build ``cls`` with one value of ``name`` and the ``needed`` arguments it has no
+    default for, the others at their defaults: its error is about this value alone."""
+    return lambda value: cls(**{**needed, name: value})
 
 
 def _required(cls: type) -> set[str]:
@@ -734,77 +551,78 @@ def _required(cls: type) -> set[str]:
     return {p for p, v in inspect.signature(cls).parameters.items() if v.default is v.empty}
 
 
-def _check_buildable(space: _Table, kind: str, selected: Mapping[str, type], params) -> None:
-    """Every required constructor argument must be searched or fixed."""
-    for name, cls in selected.items():
-        given = {h.name for h in cls.search_space} | set(_fixed_values(params, name, cls))
-        missing = _required(cls) - given
-        if missing:
-            raise space.error(
-                kind,
-                reason=f"{name!r} needs {', '.join(sorted(missing))}, which have no default; "
-                f'fix them in [space.params] as "{name}.<parameter>"',
-            )
-
-
-def _read_params(space: _Table, classes: Mapping[str, Mapping[str, type]]) -> dict[str, Any]:
-    """``[space.params]``, each key checked against the classes it applies to."""
+def _read_params(space: _Table, names: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
+    """``[space.params]``, checked by :class:`SearchSpace` key by key (so that an error
+    names its key), then all together, then each value by the classes it applies to."""
     params = space.table("params")
-    selected = {name: cls for group in classes.values() for name, cls in group.items()}
-    owners = {}
     for key in params.values:
         _check_form(params, key)
-        owners[key] = _owners(params, key, selected)
-    for kind, group in classes.items():
-        _check_buildable(space, kind, group, params.values)
-    for key, names in owners.items():
+        with params.blame(key):  # the name alone: None is a fixed value, of no kind
+            SearchSpace(**names, params={key: None})
+    unset = dict.fromkeys(params.values)  # the others fixed: a kind clash is not this value's
+    alone = {}
+    for key, value in params.values.items():
+        with params.blame(key):
+            alone[key] = SearchSpace(**names, params={**unset, key: value})
+    with space.blame("params"):  # values fine alone may clash together (one kind per name)
+        dims: dict[str, dict[str, Dimension]] = {}
+        for dim in SearchSpace(**names, params=params.values).dimensions():
+            dims.setdefault(dim.scope, {})[dim.name] = dim
+    for kind in ("optimizer", "schedule"):
+        for name in names[f"{kind}s"]:
+            missing = _required(_class_of(f"{kind}:{name}")) - set(dims.get(f"{kind}:{name}", ()))
+            if missing:
+                raise space.error(
+                    f"{kind}s", reason=f"{name!r} needs {', '.join(sorted(missing))}, which have "
+                    f'no default; fix them in [space.params] as "{name}.<parameter>"'
+                )  # fmt: skip
+    for key, key_space in alone.items():
         pname = key.rpartition(".")[2]
-        for owner in names:
-            cls = selected[owner]
-            fixed = _fixed_values(params.values, owner, cls)
-            required = {p: fixed[p] for p in _required(cls) & set(fixed) - {pname}}
-            _check_with_class(params, key, cls, pname, required)
+        for dim in key_space.dimensions():
+            if dim.value is None:  # declared, or set by another key
+                continue
+            cls = _class_of(dim.scope)
+            needed = {
+                p: _values(d)[0][1] for p, d in dims[dim.scope].items() if p in _required(cls)
+            }
+            _try_values(params, key, dim, _class_check(cls, pname, needed))
     return params.values
 
 
-def _read_estimator_space(space: _Table, cls: type, fixed: Mapping[str, Any]) -> dict[str, Any]:
+def _read_estimator_space(
+    space: _Table, cls: type, fixed: Mapping[str, Any], names: Mapping[str, tuple[str, ...]]
+) -> dict[str, Any]:
     est = _estimator_params(space, "estimator", cls)
     for key, value in est.values.items():
         _check_form(est, key)
         if key in fixed:
             raise est.error(key, reason="also fixed in estimator.params; keep one")
-        _try_candidates(est, key, _candidates(est, key, None), _estimator_check(cls, key))
-        if isinstance(value, dict) and _takes_reals(cls, key):
-            # The search draws integers from integer ends (alpha = {low = 0, high = 1}).
+        with est.blame(key):  # the estimator's dimension comes last
+            dim = SearchSpace(**names, estimator_params={key: value}).dimensions()[-1]
+        check = _estimator_check(cls, key)
+        _try_values(est, key, dim, check)
+        if getattr(dim.spec, "kind", None) == "int" and _accepts(check, float(dim.spec.low)):
+            # Integer ends search integers: not for a real (alpha = { low = 0, high = 1 }).
             value["low"], value["high"] = float(value["low"]), float(value["high"])
     return est.values
 
 
 def _read_space(space: _Table, estimator: type, fixed: Mapping[str, Any]) -> dict[str, Any]:
-    optimizers = _registry_names(space, "optimizers", "optimizer", DEFAULT_OPTIMIZERS)
-    schedules = _registry_names(space, "schedules", "schedule", DEFAULT_SCHEDULES)
-    classes = {
-        "optimizers": {n: optim.optimizer_class(n) for n in optimizers},
-        "schedules": {n: optim.schedule_class(n) for n in schedules},
+    names = {
+        key: _registry_names(space, key, lookup, default)
+        for key, lookup, default in (
+            ("optimizers", optim.optimizer_class, DEFAULT_OPTIMIZERS),
+            ("schedules", optim.schedule_class, DEFAULT_SCHEDULES),
+        )
     }
-    read = {
-        "optimizers": optimizers,
-        "schedules": schedules,
-        "params": _read_params(space, classes),
-        "estimator_space": _read_estimator_space(space, estimator, fixed),
+    return {
+        **names,
+        "params": _read_params(space, names),
+        "estimator_space": _read_estimator_space(space, estimator, fixed, names),
     }
-    try:  # what the keys allow one by one may still clash across classes
-        SearchSpace(optimizers, schedules, read["params"], read["estimator_space"])
-    except ValueError as exc:
-        raise space.error("params", reason=str(exc)) from None
-    return read
 
 
 # -- the file ----------------------------------------------------------------------------
-#: Largest study file read: a study file is a page of TOML, not data.
-MAX_FILE_BYTES = 1 << 20
-
-
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         if path.exists() and not path.is_file() and not path.is_dir():
@@ -871,26 +689,21 @@ def load_study_file(path: str | Path) -> StudySpec:
         TOML, a key is unknown, a value has the wrong type or is out of range,
         or a name (optimizer, schedule, dataset, scorer, ...) is unknown.
     """
-    # Imported here because tuner.data imports this module (for StudyFileError).
-    from .data import check_data
-
     path = Path(path)
-    top = _Table(path, _read_toml(path), "").only(
-        ("study", "data", "estimator", "space", "evaluate")
-    )
+    top = _Table(path, _read_toml(path), "")
+    top.only(("study", "data", "estimator", "space", "evaluate"))
     study = _read_study(top.table("study", _STUDY_KEYS), path.stem)
     if "data" not in top.values:
         raise top.error("data", reason="required table is missing")
     data, scale = _read_data(top.table("data", (*_SOURCES, "args", "target", "scale")))
-    check_data(data)
     estimator, estimator_params = _read_estimator(top.table("estimator", ("class", "params")))
     space_keys = ("optimizers", "schedules", "params", "estimator")
     space = _read_space(top.table("space", space_keys), estimator, estimator_params)
     study.update(_read_evaluate(top.table("evaluate", ("test_fraction", "seeds"))))
-    study["pruner"] = _fair_pruner(
-        top.table("study"), study["pruner"], len(space["schedules"]),
-        estimator(**estimator_params),
-    )  # fmt: skip
+    spec = fair_pruner_spec(study["pruner"].as_dict(), len(space["schedules"]),
+                            getattr(estimator(**estimator_params), "max_epochs", None))  # fmt: skip
+    study["pruner"] = ComponentSpec(spec.pop("name"), spec)
+    _build(top.table("study"), "pruner", make_pruner, study["pruner"].name, **spec)
     return StudySpec(
         path=path,
         data=data,
