@@ -14,9 +14,10 @@ import pytest
 from test_report_studies import make_study, make_trial, wine_study
 
 from tuner.report import FORMATS, Report, report_folder, write_report
+from tuner.report.display import SUMMARY_NOTES
 from tuner.report.page import render_page
 from tuner.report.plots import DPI, SIZES
-from tuner.storage import StudyNotFoundError, check_study_name, open_storage
+from tuner.study.storage import StudyNotFoundError, check_study_name, open_storage
 
 TABLE_FILES = {f"{name}.csv" for name in ("trials", "curves", "summary", "importances", "final")}
 PNG_FILES = {f"{name}.png" for name in SIZES}
@@ -89,12 +90,17 @@ def test_plots_are_pngs_of_the_announced_size(wine_folder):
 
 
 def test_summary_markdown_is_the_verdict_then_a_row_per_summary_row(wine, wine_folder):
-    verdict, blank, *lines = (wine_folder / "summary.md").read_text().splitlines()
+    text = (wine_folder / "summary.md").read_text()
+    head, notes = text.split("\n\n- ", 1)
+    verdict, blank, *lines = head.splitlines()
     assert verdict == wine.verdict.reason and blank == ""
     assert lines[0].startswith("| optimizer | schedule | trials |")
     assert set(lines[1]) <= set("|-:")
     assert len(lines) == 2 + len(wine.summary)
     assert all(line.count("|") == lines[0].count("|") for line in lines)
+    # Then a note per column: what "compute", "k" and the others mean.
+    notes = ("- " + notes).splitlines()
+    assert len(notes) == len(SUMMARY_NOTES) and any("**compute**" in n for n in notes)
 
 
 def test_verdict_json_is_the_reports_verdict(wine, wine_folder):

@@ -7,6 +7,8 @@
 >>> print(report.best.code)              # a script that rebuilds the best trial
 >>> report.final                         # each optimizer's best on the test split, by seed
 >>> report.save("reports")               # reports/digits/index.html, CSVs, PNGs
+>>> report.figures()["curves"]           # the plots as matplotlib figures
+>>> report                               # in a notebook: verdict, summary and main plots
 
 A report reads a snapshot of the study: on a study still running it shows
 what has finished (and running trials as such), and never writes to the study.
@@ -30,7 +32,7 @@ from optuna.importance import BaseImportanceEvaluator, FanovaImportanceEvaluator
 from optuna.trial import TrialState
 
 from ..space import SearchSpace
-from ..storage import load_existing_study, mask_url
+from ..study.storage import load_existing_study, mask_url
 from ..studyfile import StudySpec
 from . import plots
 from .best import BestTrial, best_trial
@@ -38,6 +40,7 @@ from .bestofk import N_BOOT
 from .files import FORMATS, check_formats, report_folder, write_report
 from .heldout import FinalProgress, current_fits, final_table
 from .importance import MIN_TRIALS, param_importances
+from .page import notebook_html
 from .problems import ReportProblem, find_problem, guarded
 from .summary import summary_table
 from .tables import OUTCOMES, curves_table, outcome, reported_trials, trials_table
@@ -60,6 +63,10 @@ __all__ = [
 @dataclass(frozen=True, eq=False)  # tables do not compare with ==
 class Report:
     """What a study found, as pandas tables; build it with :meth:`from_study`.
+
+    :meth:`save` writes it as files and a page; :meth:`figures` gives its
+    plots as matplotlib figures; in a notebook, a report shows its verdict,
+    summary and main plots (:meth:`_repr_html_`).
 
     Attributes
     ----------
@@ -288,7 +295,7 @@ class Report:
 
     def figure(self, name: str) -> Figure:
         """The plot ``name`` (a key of :data:`tuner.report.plots.SIZES`), drawn from the
-        tables :data:`tuner.report.plots.PLOT_TABLES` names."""
+        tables :data:`tuner.report.plots.PLOT_TABLES` names; see :meth:`figures`."""
         draw: dict[str, Callable[[], Figure]] = {
             "history": lambda: plots.history_figure(self.trials, self.maximize),
             "curves": lambda: plots.curves_figure(self.trials, self.curves, self.maximize),
@@ -307,8 +314,35 @@ class Report:
         return draw[name]()
 
     def figures(self) -> dict[str, Figure]:
-        """The plots by name (the keys of :data:`tuner.report.plots.SIZES`)."""
+        """The report's plots as matplotlib figures, by name.
+
+        Returns
+        -------
+        dict of str to matplotlib.figure.Figure
+            ``"history"`` (every trial's score in trial order), ``"curves"``
+            (validation score and learning rate per epoch of each optimizer's
+            best trials), ``"best_of_k"`` (expected best score against the
+            tuning budget), ``"lr_score"`` (score against initial learning
+            rate), ``"schedules"`` (the schedule shapes used),
+            ``"importances"`` (parameter importances) and ``"test_scores"``
+            (each optimizer's best refit with several seeds, on the test
+            split). Each has the fixed size :data:`tuner.report.plots.SIZES`;
+            a plot without data says why in its axes. The figures are not
+            attached to pyplot: show one in a notebook by making it the
+            cell's value, or save it with ``figure.savefig(path)``.
+
+        Examples
+        --------
+        >>> figures = report.figures()
+        >>> figures["curves"].savefig("curves.svg")
+        """
         return {name: self.figure(name) for name in plots.SIZES}
+
+    def _repr_html_(self) -> str:
+        """The report in a notebook (Jupyter calls this): the best trial, the verdict,
+        the summary and the main plots as inline PNGs
+        (:func:`tuner.report.page.notebook_html`)."""
+        return notebook_html(self)
 
     def save(self, out_dir: str | Path = "reports", formats: Iterable[str] | None = None) -> Path:
         """Write the report files to ``out_dir/<study>/``; see :func:`write_report`."""

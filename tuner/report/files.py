@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..storage import check_study_name
-from .display import SUMMARY_NUMERIC, markdown_table, summary_display
-from .page import render_page
-from .plots import PLOT_TABLES, SIZES, png_bytes
-from .problems import ReportProblem, find_problem, guarded
+from ..study.storage import check_study_name
+from .display import SUMMARY_NOTES, SUMMARY_NUMERIC, markdown_table, summary_display
+from .page import plot_images, render_page
+from .plots import SIZES
+from .problems import find_problem, guarded
 
 if TYPE_CHECKING:
     from . import Report
@@ -114,7 +114,7 @@ def write_report(
     verdict = json.dumps(report.verdict.to_dict(), indent=2, sort_keys=True, allow_nan=False)
     _write(folder / "verdict.json", verdict + "\n")
     problems = list(report.problems)
-    images = _images(report, problems) if {"png", "html"} & set(chosen) else {}
+    images = plot_images(report, SIZES, problems) if {"png", "html"} & set(chosen) else {}
     plots = {f"{name}.png": partial(images.get, name) for name in SIZES if "png" in chosen}
     files = _files(report, chosen) | plots
     for name, make in files.items():
@@ -152,27 +152,12 @@ def _parquet(table: pd.DataFrame | None) -> bytes | None:
 
 
 def _summary_markdown(report: Report) -> bytes | None:
-    """``summary.md``: the verdict's sentence, then the summary table."""
+    """``summary.md``: the verdict's sentence, the summary table, then what its columns mean."""
     if find_problem(report.problems, "summary"):
         return None
     table = markdown_table(summary_display(report.summary), SUMMARY_NUMERIC)
-    return f"{report.verdict.reason}\n\n{table}".encode()
-
-
-def _images(report: Report, problems: list[ReportProblem]) -> dict[str, bytes]:
-    """The plots as PNG bytes, by name. A plot whose tables are missing is left out; one
-    that cannot be drawn too, added to ``problems``."""
-    images = {}
-    for name in SIZES:
-        if find_problem(problems, *PLOT_TABLES[name]) is None:
-            png = guarded(problems, f"{name} plot", partial(_png, report, name), None)
-            if png is not None:
-                images[name] = png
-    return images
-
-
-def _png(report: Report, name: str) -> bytes:
-    return png_bytes(report.figure(name))
+    notes = "\n".join(f"- **{name}**: {text}" for name, text in SUMMARY_NOTES.items())
+    return f"{report.verdict.reason}\n\n{table}\n\n{notes}\n".encode()
 
 
 def _write(path: Path, text: str) -> None:

@@ -15,23 +15,36 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from .bestofk import MIN_DRAWS
-from .display import SUMMARY_NUMERIC, format_number, summary_display, trials_display
+from .display import (
+    FINAL_NOTES,
+    SUMMARY_NOTES,
+    SUMMARY_NUMERIC,
+    TRIALS_NOTES,
+    column_notes,
+    format_number,
+    html_table,
+    number_format,
+    summary_display,
+    trials_display,
+)
 from .heldout import score_statistics
-from .plots import PLOT_TABLES, SIZES
+from .plots import PLOT_TABLES, SIZES, png_bytes
 from .problems import ReportProblem, find_problem, guarded
 from .tables import ALL
 
 if TYPE_CHECKING:
     from . import Report
 
-__all__ = ["CAPTIONS", "render_page"]
+__all__ = ["CAPTIONS", "NOTEBOOK_PLOTS", "notebook_html", "plot_images", "render_page"]
 
 #: What each plot shows, under it on the page.
 CAPTIONS = {
@@ -50,15 +63,15 @@ CAPTIONS = {
     "scored on the held-out test split: one point per seed, the bar its mean ± standard "
     "deviation (the seed noise a lead must exceed).",
 }
+#: The plots a notebook shows (:func:`notebook_html`), when they have something to show.
+NOTEBOOK_PLOTS = ("best_of_k", "test_scores", "curves")
 _SUMMARY_NOTE = (
-    "Each optimizer first (all its schedules pooled), then each schedule it ran with. "
-    "<b>best of k</b> is the expected best score of <i>k</i> trials drawn from this study's "
-    "trials of that row: the score an optimizer reaches when tuned with a budget of <i>k</i> "
-    "trials, so optimizers are compared at an equal budget. Pruned and diverged trials count "
-    "with the last score they reported, trials without any score as the study's worst. "
-    "In brackets: its 95% bootstrap interval, or <i>too few trials</i> for one (fewer than "
-    f"{MIN_DRAWS}). The verdict above compares the optimizers at the summary's <i>k</i>: "
-    "how often each is best when its trials are resampled, confirmed by permutation tests."
+    "Each optimizer first (all its schedules pooled), then each schedule it ran with, "
+    "compared at an equal tuning budget of <i>k</i> trials by the <b>best of k</b>: the score "
+    "an optimizer reaches when tuned with <i>k</i> trials (an interval needs at least "
+    f"{MIN_DRAWS} trials). The verdict above compares the optimizers at the summary's "
+    "<i>k</i>: how often each is best when its trials are resampled, confirmed by permutation "
+    "tests. The columns are explained under the table."
 )
 _CSS = """
 body { margin: 0; background: #f6f8fa; color: #1f2328;
@@ -76,10 +89,12 @@ h2 { font-size: 1.2em; margin: 32px 0 8px; padding-bottom: 4px; border-bottom: 1
 .problem { color: #9a6700; border-left: 4px solid #d4a72c; padding-left: 8px; }
 table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
 th, td { padding: 4px 6px; text-align: left; white-space: nowrap; }
+th { white-space: normal; vertical-align: bottom; }
 td { border-bottom: 1px solid #eaeef2; }
 th { background: #f6f8fa; font-weight: 600; }
 .num { text-align: right; }
-td.text { white-space: normal; min-width: 16em; }
+td.text { white-space: normal; min-width: 14em; }
+ul.columns { color: #57606a; font-size: 13px; max-width: 80em; margin: 8px 0; padding-left: 20px; }
 .wide { overflow-x: auto; }
 table.summary tr.pooled td { border-top: 1px solid #d0d7de; }
 table.summary tr.pooled td:not(.text) { font-weight: 600; }
@@ -89,6 +104,19 @@ table.summary tr:not(.pooled) td:first-child { color: #8c959f; }
 figure { margin: 24px 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
 pre { background: #f6f8fa; border-radius: 6px; padding: 12px; overflow: auto; }
+"""
+# Scoped to the report's fragment, so that a notebook keeps its own look.
+_NOTEBOOK_CSS = """
+.tuner-report .note, .tuner-report figcaption, .tuner-report ul.columns { color: #57606a; }
+.tuner-report .verdict { border-left: 4px solid #d0d7de; padding-left: 8px; }
+.tuner-report .verdict.decided { border-left-color: #1a7f37; }
+.tuner-report table { font-variant-numeric: tabular-nums; }
+.tuner-report th, .tuner-report td { padding: 3px 6px; text-align: left; white-space: nowrap; }
+.tuner-report .num { text-align: right; }
+.tuner-report td.text { white-space: normal; min-width: 14em; }
+.tuner-report tr.pooled td { font-weight: 600; }
+.tuner-report figure { margin: 16px 0; }
+.tuner-report img { max-width: 100%; height: auto; }
 """
 
 
@@ -103,25 +131,8 @@ def render_page(
     found while writing the page are added to them.
     """
     problems = list(report.problems if problems is None else problems)
-
-    def section(name: str, render: Callable[[], str], *tables: str) -> str:
-        """A section, or the reason why not: a table it shows is missing, or it failed."""
-        missing = find_problem(problems, *tables)
-        if missing is None:
-            html = guarded(problems, f"{name} section", render, None)
-            if html is not None:
-                return html
-            missing = problems[-1]
-        return _problem_line("Not shown", missing)
-
-    def plot(name: str) -> str:
-        """A plot with its caption, the reason why it is missing, or nothing without it."""
-        if name in images:
-            notes = report.importance_notes if name == "importances" else ()
-            return _figure(name, images[name], notes)
-        missing = find_problem(problems, f"{name} plot", *PLOT_TABLES[name])
-        return "" if missing is None else _problem_line(f"{name} plot not shown", missing)
-
+    section = partial(_section, problems)
+    plot = partial(_plot, report, images, problems)
     body = [
         '<h2 id="summary">Summary: which optimizer to use</h2>',
         section("summary", lambda: _summary(report), "trials", "summary"),
@@ -150,6 +161,75 @@ def render_page(
     return "\n".join(p for p in parts if p) + "\n"
 
 
+def notebook_html(report: Report) -> str:
+    """The report as an HTML fragment for a notebook (``Report._repr_html_``).
+
+    The best trial and the verdict, the summary with the notes on its
+    columns, then the plots of :data:`NOTEBOOK_PLOTS` as inline PNGs (the test
+    scores only when a final fit was scored). A part that cannot be shown is
+    replaced by its reason, as on the page.
+    """
+    problems = list(report.problems)
+    scored = np.isfinite(report.final["test_score"]).any()
+    names = [name for name in NOTEBOOK_PLOTS if name != "test_scores" or scored]
+    images = plot_images(report, names, problems)
+    parts = [
+        f'<div class="tuner-report"><style>{_NOTEBOOK_CSS}</style>',
+        f"<h3>{escape(f'Study {report.study_name}')}</h3>",
+        _section(problems, "headline", lambda: "\n".join(_verdict(report))),
+        _section(problems, "summary", lambda: _summary(report), "trials", "summary"),
+        *(_plot(report, images, problems, name) for name in names),
+        '<p class="note">Every plot and trial: <code>report.save("reports")</code> writes the '
+        "report's page and files.</p></div>",
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+def plot_images(
+    report: Report, names: Iterable[str], problems: list[ReportProblem]
+) -> dict[str, bytes]:
+    """The plots ``names`` of ``report`` as PNG bytes, by name.
+
+    A plot whose tables are missing is left out; one that cannot be drawn
+    too, added to ``problems``.
+    """
+    images = {}
+    for name in names:
+        if find_problem(problems, *PLOT_TABLES[name]) is None:
+            png = guarded(problems, f"{name} plot", partial(_png, report, name), None)
+            if png is not None:
+                images[name] = png
+    return images
+
+
+def _png(report: Report, name: str) -> bytes:
+    return png_bytes(report.figure(name))
+
+
+def _section(
+    problems: list[ReportProblem], name: str, render: Callable[[], str], *tables: str
+) -> str:
+    """A section, or the reason why not: a table it shows is missing, or it failed."""
+    missing = find_problem(problems, *tables)
+    if missing is None:
+        html = guarded(problems, f"{name} section", render, None)
+        if html is not None:
+            return html
+        missing = problems[-1]
+    return _problem_line("Not shown", missing)
+
+
+def _plot(
+    report: Report, images: Mapping[str, bytes], problems: list[ReportProblem], name: str
+) -> str:
+    """A plot with its caption, the reason why it is missing, or nothing without it."""
+    if name in images:
+        notes = report.importance_notes if name == "importances" else ()
+        return _figure(name, images[name], notes)
+    missing = find_problem(problems, f"{name} plot", *PLOT_TABLES[name])
+    return "" if missing is None else _problem_line(f"{name} plot not shown", missing)
+
+
 def _problem_line(what: str, problem: ReportProblem) -> str:
     """One line in place of what could not be shown, with its reason."""
     return f'<p class="problem">{escape(what)}: {escape(problem.error)}</p>'
@@ -167,10 +247,13 @@ def _problems(problems: Sequence[ReportProblem]) -> str:
 
 
 def _summary(report: Report) -> str:
-    """The summary table under its note, or why there is none."""
+    """The summary table between its note and the notes on its columns, or why there is none."""
     if not len(report.summary):
         return _no_summary(report)
-    return f'<p class="note">{_SUMMARY_NOTE}</p>\n{_summary_table(report.summary)}'
+    return "\n".join(
+        [f'<p class="note">{_SUMMARY_NOTE}</p>', _summary_table(report.summary),
+         column_notes(SUMMARY_NOTES)]
+    )  # fmt: skip
 
 
 def _header(report: Report) -> str:
@@ -306,7 +389,7 @@ def _best(report: Report) -> str:
         )
     return (
         f"<p>Trial #{best.number} scored <b>{format_number(best.value)}</b>.</p>"
-        + _table(params, numeric={"value"})
+        + html_table(params, numeric={"value"})
         + rebuild
         + code
     )
@@ -333,18 +416,25 @@ def _test_scores(report: Report, plot: str) -> str:
     rows = []
     for name in names:
         fits = final[final["optimizer"] == name].set_index("seed")
-        by_seed = {f"seed {seed}": _seed_cell(fits, seed) for seed in seeds}
+        by_seed = {f"seed {seed}": _seed_score(fits, seed) for seed in seeds}
         rows.append({
             "optimizer": name,
             "trial": f"#{fits['trial'].iloc[0]}",
             "seeds": str(stats[name]["n"]),
-            "mean": format_number(stats[name]["mean"]),
-            "std": format_number(stats[name]["std"], 2),
+            "mean": stats[name]["mean"],
+            "std": stats[name]["std"],
             **by_seed,
         })  # fmt: skip
     table = pd.DataFrame(rows)
+    for column in ["mean", "std", *(f"seed {seed}" for seed in seeds)]:
+        values = table[column].tolist()
+        table[column] = list(map(number_format(values, 2 if column == "std" else 4), values))
     numeric = set(table.columns) - {"optimizer"}
-    parts = [f'<p class="note">{_final_plan(report)}</p>', _table(table, numeric=numeric)]
+    parts = [
+        f'<p class="note">{_final_plan(report)}</p>',
+        html_table(table, numeric=numeric),
+        column_notes(FINAL_NOTES),
+    ]
     errors = final[final["error"] != ""]
     for row in errors.itertuples(index=False):
         parts.append(
@@ -354,11 +444,11 @@ def _test_scores(report: Report, plot: str) -> str:
     return "\n".join([*parts, plot])
 
 
-def _seed_cell(fits: pd.DataFrame, seed: int) -> str:
-    """One seed's test score in an optimizer's row (``fits`` indexed by seed)."""
+def _seed_score(fits: pd.DataFrame, seed: int) -> float | str:
+    """One seed's test score in an optimizer's row (``fits`` indexed by seed); NaN if none."""
     if seed not in fits.index:
-        return ""
-    return "failed" if fits.loc[seed, "error"] else format_number(fits.loc[seed, "test_score"])
+        return math.nan
+    return "failed" if fits.loc[seed, "error"] else float(fits.loc[seed, "test_score"])
 
 
 def _final_plan(report: Report) -> str:
@@ -395,7 +485,7 @@ def _figure(name: str, png: bytes, notes: Sequence[str] = ()) -> str:
 
 def _summary_table(summary: pd.DataFrame) -> str:
     pooled = (summary["schedule"] == ALL).tolist()
-    table = _table(
+    table = html_table(
         summary_display(summary),
         numeric=SUMMARY_NUMERIC,
         text={"best parameters"},
@@ -410,27 +500,5 @@ def _trials_table(trials: pd.DataFrame) -> str:
         return "<p>No trial has started.</p>"
     numeric = {c for c, dtype in trials.dtypes.items() if pd.api.types.is_numeric_dtype(dtype)}
     shown = trials_display(trials).rename(columns={"duration_s": "duration"})
-    return f'<div class="scroll">{_table(shown, numeric | {"duration"})}</div>'
-
-
-def _table(
-    frame: pd.DataFrame,
-    numeric: Collection[str] = (),
-    text: Collection[str] = (),
-    row_classes: list[str] | None = None,
-    table_class: str = "",
-) -> str:
-    """An HTML table of string cells; ``numeric`` columns right-aligned, ``text`` ones wrapped."""
-
-    def cls(column: str) -> str:
-        name = "num" if column in numeric else "text" if column in text else ""
-        return f' class="{name}"' if name else ""
-
-    head = "".join(f"<th{cls(c)}>{escape(str(c))}</th>" for c in frame.columns)
-    rows = []
-    for i, values in enumerate(frame.itertuples(index=False)):
-        row_class = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
-        cells = "".join(f"<td{cls(c)}>{escape(v)}</td>" for c, v in zip(frame.columns, values))
-        rows.append(f"<tr{row_class}>{cells}</tr>")
-    opening = f'<table class="{table_class}">' if table_class else "<table>"
-    return f"{opening}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    table = html_table(shown, numeric | {"duration"})
+    return f'<div class="scroll">{table}</div>\n{column_notes(TRIALS_NOTES)}'

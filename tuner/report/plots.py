@@ -5,6 +5,13 @@ of a fixed size (:data:`SIZES` inches at :data:`DPI`), so the PNG files have
 known pixel sizes. Optuna's own matplotlib plots are not used: they colour
 nothing by optimizer and would compute the importances a second time.
 Every optimizer keeps one colour across the plots.
+
+The figures stay readable from one optimizer to seven, for scores between 0
+and 1 as for negative squared errors in the tens of thousands: panels of one
+quantity share their axis (and only the outer ones label it), legends stand
+beside or above the data, never on it, log axes label whole decades (or
+1-2-5 steps when they span less than two), and numbers are written as in the
+tables, without offsets.
 """
 
 from __future__ import annotations
@@ -18,9 +25,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+from matplotlib.ticker import (
+    LogFormatterSciNotation,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    StrMethodFormatter,
+)
 
 from .bestofk import MIN_DRAWS, N_BOOT, best_of_k_curve, expected_best_of_k
+from .display import number_format
 from .summary import draw_scores, finished
 from .tables import ALL
 
@@ -69,6 +83,10 @@ _STYLE = {
     "axes.spines.right": False,
     "legend.fontsize": 8,
     "legend.frameon": False,
+    "legend.title_fontsize": 9,
+    # Ticks as the tables write numbers: -2887, not an offset of -2.88e3 beside 7.
+    "axes.formatter.useoffset": False,
+    "axes.formatter.limits": (-4, 6),
 }
 _SCORE = "validation score"
 _SCORE_NOTE = "dots: completed trials; crosses: pruned or diverged, at their last score"
@@ -127,6 +145,38 @@ def _panels(figure: Figure, n: int, **kwargs) -> list[Axes]:
     return list(figure.subplots(1, n, squeeze=False, **kwargs)[0])
 
 
+def _legend_beside(ax: Axes, title: str) -> None:
+    """The legend right of the axes, where it never hides a point."""
+    ax.legend(title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+
+
+def _figure_legend(figure: Figure, axes: Sequence[Axes], title: str) -> None:
+    """One legend for all the panels, right of them, each label once."""
+    entries: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    figure.legend(list(entries.values()), list(entries), title=title, loc="outside right upper")
+
+
+def _log_axis(ax: Axes, which: str, values: pd.Series | np.ndarray) -> None:
+    """A log scale on ``ax``'s axis ``which`` (``"x"`` or ``"y"``) for ``values``, with labels
+    that never crowd: whole decades, or 1-2-5 steps (0.002, 0.005, 0.01) on a span of less
+    than two decades. Decades below 1 read ``10^-3``; from 1 (epochs), ``1, 10, 100``.
+
+    Shared axes share these settings; set them once, on any of them.
+    """
+    positive = np.asarray(values, dtype=float)
+    positive = positive[np.isfinite(positive) & (positive > 0)]
+    getattr(ax, f"set_{which}scale")("log")
+    axis = getattr(ax, f"{which}axis")
+    decades = np.log10(positive.max() / positive.min()) if len(positive) else 0.0
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades < 2 else (1.0,)))
+    plain = decades < 2 or positive.min(initial=np.inf) >= 1
+    axis.set_major_formatter(StrMethodFormatter("{x:g}") if plain else LogFormatterSciNotation())
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _present(column: pd.Series) -> list:
     """Categories that occur in ``column``, in category order."""
     return [c for c in column.cat.categories if (column == c).any()]
@@ -137,6 +187,10 @@ def _ranked(trials: pd.DataFrame, maximize: bool) -> pd.DataFrame:
     done = finished(trials).assign(_score=draw_scores(trials, maximize))
     done = done.assign(_complete=done["outcome"] == "complete")
     return done.sort_values(["_complete", "_score", "number"], ascending=[False, False, True])
+
+
+def _count(n: int) -> str:
+    return f"{n} trial" + ("" if n == 1 else "s")
 
 
 def _scores(ax: Axes, rows: pd.DataFrame, x: str, color, label: str | None = None) -> None:
@@ -169,14 +223,20 @@ def history_figure(trials: pd.DataFrame, maximize: bool = True) -> Figure:
                     label="best so far")  # fmt: skip
         ax.set(title=f"{title} ({_SCORE_NOTE})", xlabel="trial number", ylabel=_SCORE)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(title="optimizer", loc="best")
+        _legend_beside(ax, "optimizer")
         return figure
 
 
 def curves_figure(
     trials: pd.DataFrame, curves: pd.DataFrame, maximize: bool = True, top: int = 3
 ) -> Figure:
-    """Validation score and learning rate per epoch of the ``top`` trials of each optimizer."""
+    """Validation score and learning rate per epoch of the ``top`` trials of each optimizer.
+
+    One column per optimizer; all share the epoch axis (log scale, so that a
+    trial stopped after a few epochs is not squashed against the longest
+    ones), and each row its quantity. Each column's legend, above it, gives
+    its trials' numbers, schedules and scores.
+    """
     title = "Learning curves"
     with _style():
         figure = _figure("curves")
@@ -185,33 +245,36 @@ def curves_figure(
         names = _present(ranked["optimizer"]) if len(ranked) else []
         if not names:
             return _message(figure, title, "no learning curves recorded")
-        if reason := _too_large(curves.loc[curves["number"].isin(ranked["number"]), "score"]):
+        shown = curves[curves["number"].isin(ranked["number"])]
+        if reason := _too_large(shown["score"]):
             return _message(figure, title, reason)
-        axes = figure.subplots(2, len(names), squeeze=False, sharex=True, sharey="row")
+        axes = figure.subplots(2, len(names), squeeze=False, sharex=True, sharey="row",
+                               height_ratios=[3, 2])  # fmt: skip
         colors = _colors(trials["optimizer"].cat.categories)
         styles = ["-", "--", ":"]
+        best = ranked.groupby("optimizer", observed=True, sort=False).head(top)
+        best = best.assign(shown_score=best["value"].fillna(best["last_score"]))
+        score = number_format(best["shown_score"].tolist())
+        # Narrow columns put each trial's score on a line of its own.
+        sep = "\n" if len(names) > 3 else ", "
         for col, name in enumerate(names):
             score_ax, lr_ax = axes[0, col], axes[1, col]
-            best = ranked[ranked["optimizer"] == name].head(top)
-            for rank, row in enumerate(best.itertuples()):
-                curve = curves[curves["number"] == row.number]
-                score = (
-                    f"{row.value:.4g}"
-                    if row.outcome == "complete"
-                    else f"{row.last_score:.4g} {row.outcome}"
-                )
+            rows = best[best["optimizer"] == name]
+            for rank, row in enumerate(rows.itertuples()):
+                curve = shown[shown["number"] == row.number]
+                end = "" if row.outcome == "complete" else f" {row.outcome}"
                 style = {"color": colors[name], "ls": styles[rank % len(styles)], "lw": 1.5,
                          "marker": "o" if len(curve) == 1 else None}  # fmt: skip
-                label = f"#{row.number}: {score}, {row.schedule}"
+                label = f"#{row.number} {row.schedule}{sep}{score(row.shown_score)}{end}"
                 score_ax.plot(curve["epoch"], curve["score"], label=label, **style)
                 lr_ax.plot(curve["epoch"], curve["lr"], **style)
-            score_ax.set_title(f"{name}: best {len(best)}")
-            score_ax.legend(loc="lower right")
-            lr_ax.set_yscale("log")
-            lr_ax.set_xlabel("epoch")
-            lr_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            score_ax.legend(title=f"{name}: best {len(rows)}", loc="lower center",
+                            bbox_to_anchor=(0.5, 1.0), borderaxespad=0.3)  # fmt: skip
+            lr_ax.set_xlabel("epoch (log)")
+        _log_axis(axes[0, 0], "x", shown["epoch"])
+        _log_axis(axes[1, 0], "y", shown["lr"])
         axes[0, 0].set_ylabel(_SCORE)
-        axes[1, 0].set_ylabel("learning rate (log)")
+        axes[1, 0].set_ylabel("learning rate")
         figure.suptitle(f"{title}: the best trials of each optimizer, learning rate beneath")
         return figure
 
@@ -262,7 +325,7 @@ def best_of_k_figure(
         # Budgets matter by their order of magnitude, and small ones differ most.
         ax.set_xscale("log", base=2)
         ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
-        ax.legend(title="optimizer", loc="lower right")
+        _legend_beside(ax, "optimizer")
         return figure
 
 
@@ -279,16 +342,17 @@ def lr_score_figure(trials: pd.DataFrame) -> Figure:
             return _message(figure, title, "no trial with a learning rate")
         if reason := _too_large(done["value"], done["last_score"]):
             return _message(figure, title, reason)
-        axes = _panels(figure, len(names), sharey=True)
+        axes = _panels(figure, len(names), sharex=True, sharey=True)
         colors = _colors(trials["schedule"].cat.categories, "Dark2")
         for ax, name in zip(axes, names):
             rows = done[done["optimizer"] == name]
             for schedule in _present(rows["schedule"]):
                 _scores(ax, rows[rows["schedule"] == schedule], "lr", colors[schedule], schedule)
-            ax.set_xscale("log")
-            ax.set(title=name, xlabel="initial learning rate (log)")
+            ax.set_title(name)
+        _log_axis(axes[0], "x", done["lr"])
         axes[0].set_ylabel(_SCORE)
-        axes[-1].legend(title="schedule", loc="best")
+        _figure_legend(figure, axes, "schedule")
+        figure.supxlabel("initial learning rate (log)")
         figure.suptitle(f"{title} ({_SCORE_NOTE})")
         return figure
 
@@ -307,7 +371,7 @@ def schedules_figure(trials: pd.DataFrame, curves: pd.DataFrame, maximize: bool 
             return _message(figure, title, "no learning rates recorded")
         first = shapes.groupby("number")["lr"].transform("first")
         shapes = shapes.assign(factor=shapes["lr"] / first)
-        axes = _panels(figure, len(names), sharey=True)
+        axes = _panels(figure, len(names), sharex=True, sharey=True)
         colors = _colors(trials["schedule"].cat.categories, "Dark2")
         for ax, name in zip(axes, names):
             rows = shapes[shapes["schedule"] == name]
@@ -317,9 +381,10 @@ def schedules_figure(trials: pd.DataFrame, curves: pd.DataFrame, maximize: bool 
                 ax.plot(trial["epoch"], trial["factor"], color="0.6", lw=0.8, alpha=0.5)
             best = rows[rows["number"] == numbers[0]]
             ax.plot(best["epoch"], best["factor"], color=colors[name], lw=2)
-            ax.set(title=f"{name}: {len(numbers)} trials", xlabel="epoch")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_title(f"{name}\n{_count(len(numbers))}")
+        axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
         axes[0].set_ylabel("learning rate / initial")
+        figure.supxlabel("epoch")
         figure.suptitle(f"{title} (coloured: the best trial with each schedule)")
         return figure
 
@@ -339,16 +404,17 @@ def importances_figure(
         if not scopes:
             why = "\n".join(notes) or "not enough completed trials to rank parameters"
             return _message(figure, title, why)
-        axes = _panels(figure, len(scopes))
+        axes = _panels(figure, len(scopes), sharex=True)
         colors = _colors(importances["optimizer"].cat.categories)
         for ax, scope in zip(axes, scopes):
             rows = importances[importances["optimizer"] == scope].sort_values("importance")
             color = "0.35" if scope == ALL else colors[scope]
             ax.barh(rows["param"], rows["importance"], color=color)
-            n = rows["n_trials"].iloc[0]
-            ax.set(title=f"{'all trials' if scope == ALL else scope} ({n} trials)", xlim=(0, 1),
-                   xlabel="importance (share)")  # fmt: skip
+            ax.set_title(f"{'all' if scope == ALL else scope}\n{_count(rows['n_trials'].iloc[0])}")
             ax.grid(axis="y", visible=False)
+        axes[0].set(xlim=(0, 1), xticks=[0, 0.5, 1])
+        axes[0].xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+        figure.supxlabel("importance (share)")
         figure.suptitle(f"{title} ({method}, completed trials)")
         return figure
 
@@ -371,11 +437,13 @@ def seed_scores_figure(
         if reason := _too_large(scored["test_score"]):
             return _message(figure, title, reason)
         sign = 1.0 if maximize else -1.0
-        means = scored.groupby("optimizer", observed=True)["test_score"].mean()
+        by_optimizer = scored.groupby("optimizer", observed=True)["test_score"]
+        means, stds = by_optimizer.mean(), by_optimizer.std(ddof=1)  # NaN for one seed
         # The best ends on top; an optimizer whose fits all failed, at the bottom.
         names = sorted(names, key=lambda o: sign * means[o] if o in means else -np.inf)
         ax = figure.subplots()
         colors = _colors(final["optimizer"].cat.categories)
+        mean, spread = number_format(means.tolist()), number_format(stds.tolist(), 2)
         labels = []
         for row, name in enumerate(names):
             scores = scored.loc[scored["optimizer"] == name, "test_score"].to_numpy()
@@ -385,19 +453,18 @@ def seed_scores_figure(
                 continue
             # Spread the seeds a little across the row, so that equal scores stay visible.
             offsets = np.linspace(-0.15, 0.15, len(scores)) if len(scores) > 1 else [0.0]
-            std = scores.std(ddof=1) if len(scores) > 1 else 0.0
-            ax.errorbar(scores.mean(), row, xerr=std, fmt="|", color="0.15", ms=22, mew=2,
+            std = stds[name] if len(scores) > 1 else 0.0
+            ax.errorbar(means[name], row, xerr=std, fmt="|", color="0.15", ms=22, mew=2,
                         capsize=5, lw=1.2, zorder=2)  # fmt: skip
             ax.plot(scores, row + np.asarray(offsets), "o", color=colors[name], ms=6, alpha=0.85,
                     zorder=3)  # fmt: skip
-            spread = f" ± {std:.2g}" if len(scores) > 1 else ""
+            noise = f" ± {spread(std)}" if len(scores) > 1 else ""
             note = f", {failed} failed" if failed else ""
             seeds = f"{len(scores)} seed{'s' if len(scores) > 1 else ''}"
-            labels.append(f"{name}\n{scores.mean():.4g}{spread} ({seeds}{note})")
+            labels.append(f"{name}\n{mean(means[name])}{noise} ({seeds}{note})")
         ax.set_yticks(range(len(names)), labels)
         ax.set_ylim(-0.6, len(names) - 0.4)
         ax.grid(axis="y", visible=False)
-        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:.4g}"))
         better = "greater" if maximize else "smaller"
         what = (
             f"test score ({scoring}, {better} is better)"
