@@ -41,6 +41,8 @@ class LedgerObjective:
     writes one, and the survivors must not wait for it again on every trial.
     """
 
+    direction = "maximize"
+
     def __init__(
         self,
         ledger: str,
@@ -85,6 +87,8 @@ class LedgerObjective:
 class NaNObjective:
     """NaN for trials with ``x`` above ``above`` (every trial by default), else ``value_of(x)``."""
 
+    direction = "maximize"
+
     def __init__(self, above: float = -2.0):
         self.above = above
 
@@ -95,6 +99,8 @@ class NaNObjective:
 
 class FailsFrom:
     """Complete trials numbered below ``first``, then raise the same error in every one."""
+
+    direction = "maximize"
 
     def __init__(self, first: int):
         self.first = first
@@ -159,6 +165,8 @@ BEST_LOG_LR = {"sgd": -1.0, "momentum": -2.0, "adam": -3.0}
 class OptimizerObjective:
     """Pick an optimizer and a learning rate; score how close ``lr`` is to that
     optimizer's best (:data:`BEST_LOG_LR`), with ``epochs`` reports for pruners."""
+
+    direction = "maximize"
 
     def __init__(self, epochs: int = 2, sleep: float = 0.0):
         self.epochs, self.sleep = epochs, sleep

@@ -32,6 +32,7 @@ def test_a_run_on_a_journal_does_without_sqlalchemy(tmp_path):
     code = (
         "from tuner.study import run_study\n"
         "run_study(lambda t: t.suggest_float('x', 0, 1), study_name='s', n_trials=3, "
+        "direction='maximize', "
         f"directory={str(tmp_path)!r}, sampler='random', pruner='none', progress=False)"
     )
     loaded = modules_after(code)

@@ -177,6 +177,8 @@ def test_how_a_trial_ended(state, attrs, expected):
 
 
 class InterruptedObjective:
+    direction = "maximize"
+
     def __call__(self, trial: optuna.Trial) -> float:
         trial.suggest_float("x", -1.0, 1.0)
         raise KeyboardInterrupt
@@ -348,6 +350,8 @@ def test_every_trial_records_its_worker_and_sampler_seed(tmp_path):
 class BlasThreads:
     """Score a trial with the number of threads BLAS may use in its worker."""
 
+    direction = "maximize"
+
     def __call__(self, trial: optuna.Trial) -> float:
         from threadpoolctl import threadpool_info
 
@@ -512,3 +516,16 @@ def test_a_study_folder_shows_no_lock_files(tmp_path):
     assert sorted(p.name for p in (tmp_path / "tidy").iterdir() if p.name[0] != ".") == [
         "journal.log"
     ]
+
+
+def test_a_study_states_its_direction_and_a_resume_may_not_change_it(tmp_path):
+    def plain(trial: optuna.Trial) -> float:  # no direction of its own, unlike ours
+        return (trial.suggest_float("x", -10, 10) - 2) ** 2
+
+    with pytest.raises(ValueError, match="direction must be 'maximize' or 'minimize'"):
+        run_study(plain, study_name="d", n_trials=1, directory=tmp_path)
+    study = run_study(plain, study_name="d", n_trials=20, directory=tmp_path, seed=0,
+                      direction="minimize", sampler="random", pruner="none")  # fmt: skip
+    assert abs(study.best_params["x"] - 2) < 3
+    with pytest.raises(ValueError, match="after `tuner delete d`"):
+        run_study(plain, study_name="d", n_trials=21, directory=tmp_path, direction="maximize")

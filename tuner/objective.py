@@ -112,6 +112,9 @@ class Objective:
     ``"diverged at epoch k: ..."``).
     """
 
+    #: Scores (scikit-learn's scorers, ``score``) are better when higher.
+    direction = "maximize"
+
     def __init__(
         self, estimator, X, y, space: SearchSpace, *, cv: Any = 3, scoring: Any = None,
         scale: bool = True, holdout_fraction: float = 0.2, random_state: int | None = 0,

@@ -67,6 +67,7 @@ def measure(objective, storage: str, backend: str, n_trials: int, scheduler=None
         storage=storage,
         backend=backend,
         scheduler=scheduler,
+        direction="maximize",
         seed=0,
         pruner="none",
         sampler="random",

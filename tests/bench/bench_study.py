@@ -59,7 +59,7 @@ def bare_loop(directory: str, n_trials: int, seed: int) -> None:
 
 def our_run(directory: str, n_trials: int, seed: int) -> None:
     run_study(trivial, study_name="ours", n_trials=n_trials, directory=directory, seed=seed,
-              pruner="none", progress=False)  # fmt: skip
+              direction="maximize", pruner="none", progress=False)  # fmt: skip
 
 
 SIDES = {"bare": bare_loop, "ours": our_run}

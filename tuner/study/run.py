@@ -83,7 +83,8 @@ def create_study(
     if study.direction.name.lower() != direction:
         raise ValueError(
             f"study {study_name!r} exists with direction {study.direction.name.lower()}, "
-            f"not {direction}"
+            f"not {direction}: run it as it began, or start over under another name or "
+            f"after `tuner delete {study_name}` (with the same --storage)"
         )
     for key, value in (user_attrs or {}).items():
         if key not in study.user_attrs:
@@ -98,7 +99,7 @@ def run_study(
     n_trials: int,
     storage: str | None = None,
     n_jobs: int = 1,
-    direction: str = "maximize",
+    direction: str | None = None,
     sampler: str | Mapping[str, Any] | None = "tpe",
     pruner: str | Mapping[str, Any] | None = DEFAULT_PRUNER,
     seed: int | None = None,
@@ -131,7 +132,11 @@ def run_study(
         Workers; -1 for one per core. With loky, worker 0 runs in this process
         (it starts at once, while the others start) and the rest in joblib's
         loky processes; with Dask, all run as Dask tasks.
-    direction : {"maximize", "minimize"}, default="maximize"
+    direction : {"maximize", "minimize"}, optional
+        Whether a higher or a lower objective value is better. Required unless
+        the objective says so itself in a ``direction`` attribute, as
+        :class:`tuner.objective.Objective` does (it maximizes a score): unlike
+        Optuna, which minimizes by default, a study here states its direction.
     sampler, pruner : str or mapping
         A name (``"tpe"``, ``"successive_halving"``) or ``{"name": ..., **options}``;
         see :func:`tuner.study.samplers.make_pruner` for the fair pruner's ``group_by``
@@ -182,6 +187,12 @@ def run_study(
         study resumes when run again.
     """
     check_study_name(study_name)
+    direction = direction or getattr(objective, "direction", None)
+    if direction not in ("maximize", "minimize"):
+        raise ValueError(
+            "direction must be 'maximize' or 'minimize' (whether a higher objective value is "
+            f"better), got {direction!r}; an objective may say it in a `direction` attribute"
+        )
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
     if timeout is not None and not timeout > 0:
