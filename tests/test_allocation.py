@@ -14,7 +14,13 @@ from study_objectives import BEST_LOG_LR, OptimizerObjective
 
 from tuner.study import create_study, run_study
 from tuner.study.allocation import AllocatedSampler, EqualAllocation, assign, assigned
-from tuner.study.outcomes import Outcome, counts_towards_budget, outcome_of, record_worker
+from tuner.study.outcomes import (
+    Outcome,
+    counts_towards_budget,
+    is_baseline,
+    outcome_of,
+    record_worker,
+)
 
 CHOICES = tuple(BEST_LOG_LR)
 
@@ -146,3 +152,16 @@ def test_a_choice_outside_the_space_is_an_error():
     trial = study.ask()
     with pytest.raises(ValueError, match="given optimizer 'rmsprop'"):
         trial.suggest_categorical("optimizer", list(CHOICES))
+
+
+def test_baselines_run_first_once_and_count_in_their_optimizers_share(tmp_path):
+    url = str(tmp_path / "j.log")
+    baselines = [{"optimizer": "adam", "lr": 1e-3}, {"optimizer": "sgd", "lr": 0.5}]
+    kwargs = dict(study_name="base", storage=url, allocation=EqualAllocation(CHOICES),
+                  baselines=baselines, progress=False)  # fmt: skip
+    study = run_study(OptimizerObjective(), n_trials=6, **kwargs)
+    assert [t.params for t in study.trials[:2]] == baselines
+    assert [is_baseline(t) for t in study.trials] == [True, True] + [False] * 4
+    assert shares(study) == {"sgd": 2, "momentum": 2, "adam": 2}
+    study = run_study(OptimizerObjective(), n_trials=9, **kwargs)  # resumed: not queued again
+    assert sum(is_baseline(t) for t in study.trials) == 2 and len(study.trials) == 9

@@ -370,3 +370,16 @@ def test_delete_asks_first_and_removes_the_study(tmp_path, capsys, monkeypatch):
     assert main(["list", "--out", out]) == 0
     assert "gone" not in capsys.readouterr().out
     assert main(["delete", "gone", "--out", out, "--yes"]) == 2  # no such study now
+
+
+def test_a_baseline_runs_first_and_the_page_says_what_tuning_gained(tmp_path):
+    path = study_file(tmp_path, name="based", n_trials=4)
+    path.write_text(path.read_text().replace(
+        "[data]", '[[study.baseline]]\noptimizer = "sgd"\nlr = 0.001\n\n[data]'))
+    out = tmp_path / "reports"
+    assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0
+    table = pd.read_csv(out / "based" / "trials.csv")
+    assert table["baseline"].tolist() == [True, False, False, False]
+    assert table.loc[0, "lr"] == 0.001 and table.loc[0, "schedule"] == "constant"
+    page = (out / "based" / "index.html").read_text()
+    assert "Baselines: what tuning gained" in page and "lr=0.001" in page

@@ -17,7 +17,8 @@ from tuner.report.summary import SUMMARY_COLUMNS
 from tuner.space import SearchSpace
 
 TRIALS_HEAD = ["number", "state", "value", "start", "duration_s", "worker", "optimizer", "schedule"]
-TRIALS_TAIL = ["epochs", "outcome", "end", "last_score", "fold_score_mean", "fold_score_std"]
+TRIALS_TAIL = ["epochs", "outcome", "end", "last_score", "fold_score_mean", "fold_score_std",
+               "baseline"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +30,14 @@ def wine() -> Report:
 def test_trials_table_columns_and_dtypes(wine):
     trials = wine.trials
     assert list(trials.columns[:8]) == TRIALS_HEAD
-    assert list(trials.columns[-6:]) == TRIALS_TAIL
+    assert list(trials.columns[-7:]) == TRIALS_TAIL
     assert len(trials) == 25 and trials["number"].is_monotonic_increasing
     dtypes = trials.dtypes.astype(str).to_dict()
     expected = {"number": "int64", "state": "category", "value": "float64", "duration_s": "float64",
                 "worker": "category", "optimizer": "category", "schedule": "category",
                 "lr": "float64", "t_max": "Int64", "epochs": "Int64", "outcome": "category",
-                "end": "str", "last_score": "float64", "fold_score_mean": "float64"}  # fmt: skip
+                "end": "str", "last_score": "float64", "fold_score_mean": "float64",
+                "baseline": "bool"}  # fmt: skip
     assert {c: dtypes[c] for c in expected} == expected
     assert str(dtypes["start"]).startswith("datetime64")
     assert list(trials["optimizer"].cat.categories) == ["sgd", "momentum", "adam"]

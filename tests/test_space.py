@@ -221,3 +221,17 @@ def test_a_per_batch_study_caps_schedule_lengths_in_batches(tmp_path):
     assert space.horizon == 10 * 23  # 1437 rows less the test split, 718 per fold: 23 batches
     cosine = {d.name: d.spec for d in space.dimensions() if d.scope == "schedule:cosine"}
     assert cosine["t_max"].high == 200  # the declared range, no longer cut to 10
+
+
+def test_complete_fills_a_baseline_with_the_class_defaults():
+    space = SearchSpace(["sgd", "adam"], ["constant", "step"])
+    assert space.complete({"optimizer": "adam", "lr": 1e-3}) == {
+        "optimizer": "adam", "lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "schedule": "constant"
+    }  # fmt: skip
+    step = space.complete({"schedule": "step"})
+    assert step["optimizer"] == "sgd" and {"step_size", "gamma"} <= set(step)
+    for bad, match in [({"optimizer": "nesterov"}, "not in this space"),
+                       ({"optimizer": "adam", "momentum": 0.9}, "'momentum' is not a parameter"),
+                       ({"lrr": 0.1}, "did you mean 'lr'")]:  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            space.complete(bad)

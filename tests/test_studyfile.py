@@ -741,3 +741,19 @@ def test_csv_base_dir_can_be_given(tmp_path):
     (tmp_path / "t.csv").write_text("a,y\n1,0\n2,1\n")
     X, y = load_data(DataSpec("csv", "t.csv", target="y"), base_dir=tmp_path)
     assert X.shape == (2, 1) and list(y) == [0, 1]
+
+
+BASELINE = '[[study.baseline]]\noptimizer = "adam"\nlr = 0.001\n'
+
+
+def test_baselines_are_read_and_checked_against_the_space(tmp_path):
+    spec = load(tmp_path, study=BASELINE + BASELINE.replace("0.001", "0.01"),
+                space='optimizers = ["sgd", "adam"]')  # fmt: skip
+    assert spec.baselines == ({"optimizer": "adam", "lr": 0.001}, {"optimizer": "adam", "lr": 0.01})
+    assert load(tmp_path).baselines == ()
+    error(tmp_path, "study.baseline[0]", "'nesterov'", "not in this space",
+          study='[[study.baseline]]\noptimizer = "nesterov"', space='optimizers = ["sgd"]')
+    error(tmp_path, "study.baseline[1]", "'beta1' is not a parameter of 'sgd'",
+          study=BASELINE + '[[study.baseline]]\noptimizer = "sgd"\nbeta1 = 0.5',
+          space='optimizers = ["sgd", "adam"]')  # fmt: skip
+    error(tmp_path, "study.baseline", "expected an array", study='baseline = "adam"')

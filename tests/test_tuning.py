@@ -300,3 +300,14 @@ def test_optimizer_search_cv_with_equal_allocation_gives_each_optimizer_its_shar
     assert search.study_.user_attrs["allocation"] == "equal"
     with pytest.raises(ValueError, match="allocation must be one of"):
         OptimizerSearchCV(LogisticClassifier(), allocation="fair").fit(X, y)
+
+
+def test_optimizer_search_cv_runs_its_baselines_first_and_marks_them():
+    X, y = load_wine(return_X_y=True)
+    search = OptimizerSearchCV(
+        LogisticClassifier(max_epochs=3), n_trials=4, cv=2, random_state=0,
+        baselines=[{"optimizer": "adam", "lr": 1e-3}],
+    ).fit(X, y)  # fmt: skip
+    assert search.cv_results_["baseline"].tolist() == [True, False, False, False]
+    assert search.cv_results_["params"][0]["lr"] == 1e-3
+    assert search.cv_results_["params"][0]["optimizer"] == "adam"

@@ -160,6 +160,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         backend=args.backend,
         scheduler=args.scheduler,
         allocation=study_allocation(spec),
+        baselines=parts.baselines,
         study_attrs={
             "study_file": str(Path(args.study_file).resolve()),
             "estimator": spec.estimator,

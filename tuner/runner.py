@@ -102,6 +102,7 @@ class StudyParts:
 
     objective: Objective
     refit: Refit
+    baselines: tuple[dict[str, Any], ...] = ()  # complete trial parameters, run first
 
 
 def _check_target(spec: StudySpec, estimator, y: np.ndarray) -> None:
@@ -160,4 +161,4 @@ def build_study(spec: StudySpec) -> StudyParts:
     refit = Refit(
         estimator, space, X_train, y_train, X_test, y_test, scale=spec.scale, scoring=spec.scoring
     )
-    return StudyParts(objective, refit)
+    return StudyParts(objective, refit, tuple(space.complete(b) for b in spec.baselines))

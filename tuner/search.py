@@ -23,7 +23,7 @@ from .objective import Objective, make_folds
 from .space import SearchSpace, schedule_horizon
 from .study import run_study
 from .study.allocation import ALLOCATIONS, EqualAllocation
-from .study.outcomes import counts_towards_budget
+from .study.outcomes import counts_towards_budget, error_of, is_baseline
 from .study.pruning import fair_pruner_spec
 from .study.samplers import DEFAULT_PRUNER
 from .study.storage import StudyNotFoundError, load_existing_study, mask_url, open_storage
@@ -89,6 +89,12 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         ``n_trials // n_optimizers`` trials, each searched by its own sampler,
         so that the optimizers are compared on equal budgets
         (:mod:`tuner.allocation`).
+    baselines : list of dict, optional
+        Configurations to run first, such as the default you would otherwise
+        use (``[{"optimizer": "adam", "lr": 1e-3}]``): parameters by name, the
+        rest of their optimizer's and schedule's at the class defaults
+        (:meth:`tuner.space.SearchSpace.complete`). They count in the budget;
+        ``cv_results_["baseline"]`` marks them.
     timeout : float, optional
         Seconds after which no new trial starts.
     refit : bool, default=True
@@ -114,13 +120,14 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         ``mean_fit_time``, ``std_fit_time``, ``mean_score_time`` and
         ``std_score_time`` (seconds per fold: training, and scoring the
         validation part after every epoch and at the end), plus ``state``,
-        ``epochs`` and ``end``.
+        ``epochs``, ``end`` and ``baseline`` (a configuration given in
+        ``baselines``).
     """
 
     def __init__(
         self, estimator, space=None, n_trials=50, cv=5, scoring=None, n_jobs=1, storage=None,
         study_name=None, sampler=None, pruner=None, timeout=None, refit=True, random_state=None,
-        allocation="adaptive",
+        allocation="adaptive", baselines=None,
     ):  # fmt: skip
         self.estimator = estimator
         self.space = space
@@ -136,6 +143,7 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.refit = refit
         self.random_state = random_state
         self.allocation = allocation
+        self.baselines = baselines
 
     def fit(self, X, y, sample_weight=None) -> OptimizerSearchCV:
         """Run the study on ``X, y`` and refit the best configuration.
@@ -176,6 +184,7 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
                 sampler=self.sampler or "tpe", pruner=self._pruner(space), seed=seed,
                 timeout=self.timeout, progress=False,
                 study_attrs={"data": data, "allocation": self.allocation},
+                baselines=[space.complete(b) for b in self.baselines or ()],
                 allocation=(
                     EqualAllocation(tuple(space.optimizers)) if self.allocation == "equal" else None
                 ),
@@ -319,6 +328,7 @@ def _cv_results(study: optuna.Study, n_splits: int) -> dict[str, Any]:
     results["state"] = np.array([t.state.name.lower() for t in trials], dtype=object)
     results["epochs"] = np.array([t.user_attrs.get("epochs", 0) for t in trials])
     results["end"] = np.array(
-        [t.user_attrs.get("end") or t.user_attrs.get("error", "") for t in trials], dtype=object
+        [t.user_attrs.get("end") or error_of(t) or "" for t in trials], dtype=object
     )
+    results["baseline"] = np.array([is_baseline(t) for t in trials])
     return results

@@ -17,6 +17,7 @@ to one class (``"adam.lr"``, ``"cosine.t_max"``), take one of these forms:
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import numbers
@@ -257,6 +258,44 @@ class SearchSpace:
         for dim in self._estimator_dims:
             values[dim.name] = _suggest(trial, dim)
         return self.build(values)
+
+    def complete(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Trial parameters for a configuration given in part (a baseline to run first).
+
+        What ``params`` leaves out of its optimizer's and schedule's searched
+        parameters takes that class's default (Adam's ``beta1 = 0.9``); the
+        optimizer defaults to the space's first, the schedule to ``"constant"``
+        (else the first). Searched estimator parameters left out are drawn as in
+        any trial. Raises ``ValueError`` for a name that is not in the space, a
+        class not selected, or a parameter without a default.
+        """
+        out = dict(params)
+        fallback = {"optimizer": self.optimizers[0],
+                    "schedule": "constant" if "constant" in self.schedules else self.schedules[0]}
+        known = {"optimizer", "schedule", *(d.name for d in self._estimator_dims)}
+        for kind in ("optimizer", "schedule"):
+            name = out.setdefault(kind, fallback[kind])
+            names = list(self._classes[kind])
+            if name not in names:
+                hint = did_you_mean(str(name), names)
+                raise ValueError(f"{kind} {name!r} is not in this space {names}{hint}")
+            signature = inspect.signature(self._classes[kind][name]).parameters
+            for dim in self._dims[(kind, name)]:
+                known.add(dim.name)
+                if dim.spec is None or dim.name in out:
+                    continue
+                default = getattr(signature.get(dim.name), "default", inspect.Parameter.empty)
+                if default is inspect.Parameter.empty:
+                    raise ValueError(f"{dim.name!r} of {kind} {name!r} has no default: give it")
+                out[dim.name] = _encode(default) if dim.spec.kind == "categorical" else default
+        unknown = sorted(set(out) - known)
+        if unknown:
+            hint = did_you_mean(unknown[0], known)
+            raise ValueError(
+                f"{unknown[0]!r} is not a parameter of {out['optimizer']!r}, "
+                f"{out['schedule']!r} or the estimator's searched ones{hint}"
+            )
+        return out
 
     def build(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Estimator kwargs from flat parameters (for example ``trial.params``).

@@ -32,6 +32,10 @@ Every table and key is optional except ``[data]`` and ``estimator.class``::
     name = "median"
     n_warmup_steps = 5         # never prune before this epoch (default: max_epochs // 4)
 
+    [[study.baseline]]         # a configuration run first, e.g. the default you would use;
+    optimizer = "adam"         # the page compares the tuned ones with it. Parameters left
+    lr = 1e-3                  # out take their class's default (repeat the table for more)
+
 A pruner compares a trial only with trials of its own optimizer (and of its
 own schedule when the study lists several), so ``hyperband``, whose brackets
 span the whole study, is refused; ``successive_halving`` is one bracket of it.
@@ -177,6 +181,9 @@ class StudySpec:
         and the space (:func:`tuner.pruning.fair_pruner_spec`).
     test_fraction, final_seeds : float, int
         ``evaluate.test_fraction`` and ``evaluate.seeds``.
+    baselines : tuple of dict
+        ``[[study.baseline]]``: configurations run first (parameters by name; the
+        rest of their optimizer's and schedule's at the class defaults).
     """
 
     name: str
@@ -204,6 +211,7 @@ class StudySpec:
     n_jobs: int = 1
     test_fraction: float = 0.2
     final_seeds: int = 5
+    baselines: tuple[dict[str, Any], ...] = ()
 
     def to_attrs(self) -> dict[str, Any]:
         """The spec as JSON-compatible values, for a study's user attributes."""
@@ -228,6 +236,7 @@ class StudySpec:
                 schedules=tuple(values.pop("schedules")),
                 sampler=ComponentSpec(**values.pop("sampler")),
                 pruner=ComponentSpec(**values.pop("pruner")),
+                baselines=tuple(values.pop("baselines", ())),
                 **values,
             )
         except (KeyError, TypeError) as exc:
@@ -340,7 +349,7 @@ class _Table:
 # -- [study] and [evaluate] ----------------------------------------------------------------
 _STUDY_KEYS = (
     "name", "description", "n_trials", "timeout", "seed", "n_jobs", "storage", "sampler",
-    "pruner", "allocation", "confidence", "cv", "holdout_fraction", "scoring",
+    "pruner", "allocation", "confidence", "cv", "holdout_fraction", "scoring", "baseline",
 )  # fmt: skip
 
 
@@ -415,6 +424,23 @@ def _build(study: _Table, key: str, make: Callable[..., Any], /, *args: Any, **o
     with warnings.catch_warnings(), study.blame(key):
         warnings.simplefilter("ignore")  # "experimental feature" warnings mean nothing here
         return make(*args, **options)
+
+
+def _read_baselines(study: _Table, space: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    """``[[study.baseline]]``: tables of parameters, each a configuration of the space."""
+    searched = SearchSpace(space["optimizers"], space["schedules"], params=space["params"],
+                           estimator_params=space["estimator_space"])  # fmt: skip
+    out = []
+    for i, entry in enumerate(study.get("baseline", "an array", default=[])):
+        where = f"{study.name}.baseline[{i}]"
+        if not isinstance(entry, dict):
+            raise StudyFileError(study.path, where, f"expected a table, got {_toml_type(entry)}")
+        try:
+            searched.complete(entry)
+        except (ValueError, TypeError) as exc:
+            raise StudyFileError(study.path, where, str(exc)) from None
+        out.append(entry)
+    return tuple(out)
 
 
 # -- [data] and [estimator] ------------------------------------------------------------
@@ -700,6 +726,7 @@ def load_study_file(path: str | Path) -> StudySpec:
     space_keys = ("optimizers", "schedules", "params", "estimator")
     space = _read_space(top.table("space", space_keys), estimator, estimator_params)
     study.update(_read_evaluate(top.table("evaluate", ("test_fraction", "seeds"))))
+    study["baselines"] = _read_baselines(top.table("study"), space)
     spec = fair_pruner_spec(study["pruner"].as_dict(), len(space["schedules"]),
                             getattr(estimator(**estimator_params), "max_epochs", None))  # fmt: skip
     study["pruner"] = ComponentSpec(spec.pop("name"), spec)

@@ -61,11 +61,12 @@ TRIALS_NOTES = {
     "last_score": "the last validation score it reported (a pruned trial's, when stopped)",
     "fold_score_mean, fold_score_std": "mean and standard deviation of the folds' last scores",
     "duration, worker": "its training time, and the process (host:pid) that ran it",
+    "baseline": "a configuration given to run first ([[study.baseline]]), not drawn",
 }
 # The columns a reader looks at first lead the trials table on the page.
 _TRIALS_FIRST = ["number", "outcome", "value", "end", "epochs", "optimizer", "schedule"]
 _TRIALS_LAST = ["last_score", "fold_score_mean", "fold_score_std", "start", "duration_s",
-                "worker", "state"]  # fmt: skip
+                "worker", "state", "baseline"]  # fmt: skip
 # Magnitudes written without an exponent; others as 1.23e-05.
 _FIXED = (1e-4, 1e6)
 

@@ -39,7 +39,7 @@ from .display import (
 from .heldout import score_statistics
 from .plots import PLOT_TABLES, SIZES, png_bytes
 from .problems import ReportProblem, find_problem, guarded
-from .tables import ALL
+from .tables import ALL, baseline_table
 
 if TYPE_CHECKING:
     from . import Report
@@ -136,6 +136,7 @@ def render_page(
     body = [
         '<h2 id="summary">Summary: which optimizer to use</h2>',
         section("summary", lambda: _summary(report), "trials", "summary"),
+        section("baselines", lambda: _baselines(report), "trials"),
         '<h2 id="test">Test scores (held-out split)</h2>',
         section("test scores", lambda: _test_scores(report, plot("test_scores")), "final"),
         '<h2 id="best">Best trial</h2>',
@@ -493,6 +494,25 @@ def _summary_table(summary: pd.DataFrame) -> str:
         table_class="summary",
     )
     return f'<div class="wide">{table}</div>'
+
+
+def _baselines(report: Report) -> str:
+    """The baselines against the best tuned trial of their optimizer; nothing without any."""
+    table = baseline_table(report.trials, report.maximize)
+    if not len(table):
+        return ""
+    shown = table.rename(columns={"number": "trial", "value": "score", "best_tuned": "best tuned"})
+    for column in ("score", "best tuned", "gain"):
+        shown[column] = shown[column].map(number_format(shown[column]))
+    shown = shown.astype(str)
+    note = (
+        '<p class="note">Configurations given to run first (<code>[[study.baseline]]</code>), '
+        "such as the default you would use untuned, against the best completed trial of the "
+        "same optimizer that the search found; <b>gain</b> is how much better that trial "
+        "scored (in the study's direction).</p>"
+    )
+    table_html = html_table(shown, {"trial", "score", "best tuned", "gain"}, {"configuration"})
+    return f'<h2 id="baselines">Baselines: what tuning gained</h2>\n{note}\n{table_html}'
 
 
 def _trials_table(trials: pd.DataFrame) -> str:

@@ -19,12 +19,13 @@ import pandas as pd
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from ..study.outcomes import Outcome, error_of, outcome_of, worker_of
+from ..study.outcomes import Outcome, error_of, is_baseline, outcome_of, worker_of
 from ..study.storage import mask_url
 
 __all__ = [
     "ALL",
     "OUTCOMES",
+    "baseline_table",
     "categories",
     "curves_table",
     "outcome",
@@ -40,7 +41,8 @@ OUTCOMES = ("complete", "pruned", "diverged", "failed", "running", "interrupted"
 _STATES = ("complete", "pruned", "fail", "running")
 # Columns every trials table has; a parameter of the same name gets a "param_" prefix.
 _HEAD = ("number", "state", "value", "start", "duration_s", "worker")
-_TAIL = ("epochs", "outcome", "end", "last_score", "fold_score_mean", "fold_score_std")
+_TAIL = ("epochs", "outcome", "end", "last_score", "fold_score_mean", "fold_score_std",
+         "baseline")  # fmt: skip
 
 
 def reported_trials(
@@ -100,6 +102,7 @@ def _row(trial: FrozenTrial) -> dict[str, Any]:
         "last_score": steps[last_step] if steps else None,
         "fold_score_mean": folds.mean(),
         "fold_score_std": folds.std(ddof=0),  # population std, as scikit-learn's std_test_score
+        "baseline": is_baseline(trial),
     }
 
 
@@ -131,7 +134,7 @@ def trials_table(trials: Sequence[FrozenTrial], include_interrupted: bool = Fals
           ...", "failed: ..."), ``last_score`` (float64: the last reported
           validation score, the one a pruned trial was stopped at),
           ``fold_score_mean`` and ``fold_score_std`` (float64) of the folds'
-          last scores.
+          last scores, ``baseline`` (bool: a configuration given to run first).
     """
     shown = reported_trials(trials, include_interrupted)
     rows = [_row(t) for t in shown]
@@ -141,7 +144,9 @@ def trials_table(trials: Sequence[FrozenTrial], include_interrupted: bool = Fals
     head["state"] = pd.Categorical(head["state"], categories=_STATES)
     head["start"] = pd.to_datetime(head["start"]).astype("datetime64[us]")  # Python datetimes
     head["worker"] = head["worker"].astype("category")
-    tail = tail.astype({"epochs": "Int64", "end": "str", "last_score": "float64"})
+    tail = tail.astype(
+        {"epochs": "Int64", "end": "str", "last_score": "float64", "baseline": "bool"}
+    )
     tail["outcome"] = pd.Categorical(tail["outcome"], categories=OUTCOMES)
     params = _params_table(shown).rename(
         columns=lambda c: f"param_{c}" if c in _HEAD or c in _TAIL else c
@@ -229,4 +234,34 @@ def _curve(trial: FrozenTrial) -> pd.DataFrame:
         loss = lr = [np.nan] * len(steps)
     return pd.DataFrame(
         {"number": trial.number, "epoch": epochs, "loss": loss, "score": score, "lr": lr}
+    )
+
+
+def baseline_table(trials: pd.DataFrame, maximize: bool) -> pd.DataFrame:
+    """Each baseline trial against the best tuned trial of its optimizer.
+
+    Columns: ``number``, ``optimizer``, ``configuration`` (its parameters),
+    ``outcome``, ``value`` (its score, NaN unless complete), ``best_tuned``
+    (the best completed non-baseline trial of the same optimizer) and ``gain``
+    (how much better that is, in the study's direction; NaN without both).
+    Empty without baselines.
+    """
+    columns = ["number", "optimizer", "configuration", "outcome", "value", "best_tuned", "gain"]
+    if "baseline" not in trials or not trials["baseline"].any():
+        return pd.DataFrame(columns=columns)
+    params = [c for c in param_columns(trials) if c != "optimizer"]
+    done = trials[(trials["outcome"] == "complete") & ~trials["baseline"]]
+    best = done.groupby("optimizer", observed=True)["value"].agg("max" if maximize else "min")
+    rows = []
+    for _, row in trials[trials["baseline"]].iterrows():
+        tuned = best.get(row["optimizer"], float("nan"))
+        configuration = ", ".join(
+            f"{c}={row[c]:.4g}" if isinstance(row[c], float) else f"{c}={row[c]}"
+            for c in params if not pd.isna(row[c])
+        )  # fmt: skip
+        gain = (tuned - row["value"]) * (1 if maximize else -1)
+        rows.append([row["number"], row["optimizer"], configuration, row["outcome"],
+                     row["value"], tuned, gain])  # fmt: skip
+    return pd.DataFrame(rows, columns=columns).astype(
+        {"number": "int64", "value": "float64", "best_tuned": "float64", "gain": "float64"}
     )

@@ -27,11 +27,12 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["Diverged", "Outcome", "Tally", "counts_towards_budget", "error_of", "outcome_of",
-           "record_outcome", "record_worker", "sampler_seed_of", "tally", "worker_of"]  # fmt: skip
+__all__ = ["Diverged", "Outcome", "Tally", "baseline_attrs", "counts_towards_budget", "error_of",
+           "is_baseline", "outcome_of", "record_outcome", "record_worker", "sampler_seed_of",
+           "tally", "worker_of"]  # fmt: skip
 
 #: Trial user attributes of the protocol (nowhere else spelled out).
-_OUTCOME, _ERROR, _END, _WORKER = "outcome", "error", "end", "worker"
+_OUTCOME, _ERROR, _END, _WORKER, _BASELINE = "outcome", "error", "end", "worker", "baseline"
 
 
 class Outcome(enum.Enum):
@@ -79,6 +80,16 @@ def sampler_seed_of(trial: FrozenTrial) -> int | None:
     """The seed of the sampler that drew ``trial``'s parameters; None if unseeded or unknown."""
     worker = trial.user_attrs.get(_WORKER)
     return worker.get("sampler_seed") if isinstance(worker, dict) else None
+
+
+def baseline_attrs() -> dict[str, bool]:
+    """User attributes of a queued baseline trial (a known configuration run first)."""
+    return {_BASELINE: True}
+
+
+def is_baseline(trial: FrozenTrial) -> bool:
+    """Whether ``trial`` ran a baseline configuration rather than a sampled one."""
+    return bool(trial.user_attrs.get(_BASELINE))
 
 
 def outcome_of(trial: FrozenTrial) -> Outcome | None:

@@ -22,9 +22,9 @@ import joblib
 import optuna
 from optuna.trial import TrialState
 
-from .allocation import EqualAllocation
+from .allocation import EqualAllocation, assign
 from .locks import study_lock
-from .outcomes import tally
+from .outcomes import baseline_attrs, tally
 from .pool import Pool, check_backend, open_pool, worker_count
 from .progress import ProgressBar
 from .samplers import DEFAULT_PRUNER, make_pruner, make_sampler
@@ -111,6 +111,7 @@ def run_study(
     scheduler: str | None = None,
     allocation: EqualAllocation | None = None,
     callbacks: Sequence[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = (),
+    baselines: Sequence[Mapping[str, Any]] = (),
 ) -> optuna.Study:
     """Create or resume a study and run it in ``n_jobs`` worker processes.
 
@@ -173,6 +174,12 @@ def run_study(
         worker after each of its trials (as ``Study.optimize`` does): to log
         trials to an experiment tracker, for example. They must be picklable
         to reach worker processes.
+    baselines : sequence of mapping
+        Known configurations (trial parameters, complete: see
+        :meth:`tuner.space.SearchSpace.complete`) that the study runs first,
+        once in its life: queued when the study's first run starts, marked
+        as baselines, counted in the budget (and under equal allocation in
+        their optimizer's share).
 
     Returns
     -------
@@ -228,6 +235,8 @@ def run_study(
     retry(study.set_user_attr, "n_trials", n_trials)
     with study_lock(storage, study_name):
         run_index = retry(_next_run_index, study)
+        if baselines and run_index == 0:
+            retry(_queue_baselines, study, baselines, allocation)
     cfg = WorkerConfig(
         storage=storage,
         study_name=study_name,
@@ -292,6 +301,15 @@ def _next_run_index(study: optuna.Study) -> int:
     if attrs.get("aborted"):
         study.set_user_attr("aborted", None)
     return runs
+
+
+def _queue_baselines(
+    study: optuna.Study, baselines: Sequence[Mapping[str, Any]], allocation: EqualAllocation | None
+) -> None:
+    """Queue the baseline configurations (at the study's first run, under its lock)."""
+    for params in baselines:
+        choice = params.get(allocation.param) if allocation is not None else None
+        study.enqueue_trial(dict(params), user_attrs=assign(baseline_attrs(), choice))
 
 
 def _fail_orphans(study: optuna.Study, storage: str) -> int:
