@@ -279,8 +279,9 @@ def test_optimizer_search_cv_is_quiet_by_default(caplog):
     optuna.logging.enable_propagation()  # so that caplog sees Optuna's records
     try:
         with caplog.at_level(logging.INFO, logger="optuna"):
-            search = OptimizerSearchCV(LogisticClassifier(max_epochs=2), n_trials=2, cv=2)
-            search.fit(X[:100], y[:100])
+            search = OptimizerSearchCV(LogisticClassifier(max_epochs=2), n_trials=2, cv=2,
+                                       random_state=0)  # fmt: skip
+            search.fit(StandardScaler().fit_transform(X[:100]), y[:100])
     finally:
         optuna.logging.disable_propagation()
         optuna.logging.set_verbosity(verbosity)
@@ -311,3 +312,25 @@ def test_optimizer_search_cv_runs_its_baselines_first_and_marks_them():
     assert search.cv_results_["baseline"].tolist() == [True, False, False, False]
     assert search.cv_results_["params"][0]["lr"] == 1e-3
     assert search.cv_results_["params"][0]["optimizer"] == "adam"
+
+
+def test_optimizer_search_cv_takes_a_pipeline_fitting_its_first_steps_per_fold():
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    X = X.assign(colour=pd.Series(["red", "white"] * 89, index=X.index))  # a text column
+    prepare = make_column_transformer(
+        (OneHotEncoder(), ["colour"]), remainder=StandardScaler()
+    )  # fmt: skip
+    pipe = make_pipeline(prepare, LogisticClassifier(max_epochs=3))
+    search = OptimizerSearchCV(pipe, n_trials=3, cv=2, random_state=0).fit(X, y)
+    best = search.best_estimator_
+    assert type(best).__name__ == "Pipeline" and best is not pipe
+    assert best[-1].optimizer.lr == search.best_params_["lr"]
+    assert search.predict(X.iloc[:5]).shape == (5,) and 0 <= search.score(X, y) <= 1
+    # Each fold's scaler saw that fold's training rows only: as cross_validate would.
+    objective_folds = search.study_.trials[0].user_attrs["fold_scores"]
+    assert len(objective_folds) == 2

@@ -24,6 +24,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv, train_test_split
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import _check_sample_weight, check_array, column_or_1d
 
@@ -31,7 +32,7 @@ from .estimators import DivergenceError
 from .space import SearchSpace
 from .study.outcomes import Diverged
 
-__all__ = ["Objective", "hold_out_test", "make_folds"]
+__all__ = ["Objective", "final_estimator", "hold_out_test", "make_folds", "with_params"]
 
 
 def hold_out_test(estimator, X, y, fraction: float, random_state: int | None = 0) -> tuple:
@@ -78,13 +79,33 @@ def make_folds(
     return [(train, test) for train, test in splitter.split(X, y)]
 
 
+def final_estimator(estimator: Any) -> Any:
+    """The estimator that trains: the last step of a ``Pipeline``, else ``estimator``."""
+    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
+
+
+def with_params(estimator: Any, params: dict[str, Any]) -> Any:
+    """A clone of ``estimator`` with ``params`` set on the estimator that trains (the last
+    step of a ``Pipeline``, whose other steps keep theirs)."""
+    if isinstance(estimator, Pipeline):
+        name = estimator.steps[-1][0]
+        params = {f"{name}__{key}": value for key, value in params.items()}
+    return clone(estimator).set_params(**params)
+
+
+def _rows(X: Any, index: np.ndarray) -> Any:
+    return X.iloc[index] if hasattr(X, "iloc") else X[index]
+
+
 class Objective:
     """Picklable Optuna objective that tunes ``estimator`` over ``space`` by cross-validation.
 
     Parameters
     ----------
     estimator : estimator
-        A ``tuner`` estimator (it must have ``fit_epochs``), used as a template.
+        A ``tuner`` estimator (it must have ``fit_epochs``), used as a template,
+        or a scikit-learn ``Pipeline`` that ends with one: its first steps are
+        fitted once per fold, on the fold's training part.
     X, y : array-like
         Training data.
     space : SearchSpace
@@ -120,11 +141,20 @@ class Objective:
         scale: bool = True, holdout_fraction: float = 0.2, random_state: int | None = 0,
         sample_weight: Any = None,
     ):  # fmt: skip
-        if not hasattr(estimator, "fit_epochs"):
-            raise TypeError(f"{type(estimator).__name__} has no fit_epochs; use a tuner estimator")
-        self.estimator, self.space = estimator, space
-        # Rows are indexed per fold: plain arrays (or CSR), checked once here.
-        self.X = check_array(X, accept_sparse="csr", dtype=(np.float64, np.float32))
+        self.steps = estimator[:-1] if isinstance(estimator, Pipeline) else None
+        self.estimator, self.space = final_estimator(estimator), space
+        if not hasattr(self.estimator, "fit_epochs"):
+            raise TypeError(
+                f"{type(self.estimator).__name__} has no fit_epochs; use a tuner estimator "
+                "(or a Pipeline that ends with one)"
+            )
+        # Rows are indexed per fold: plain arrays (or CSR), checked once here; a Pipeline's
+        # first steps take the data as given (a DataFrame of named, mixed columns).
+        self.X = (
+            check_array(X, accept_sparse="csr", dtype=(np.float64, np.float32))
+            if self.steps is None
+            else X if hasattr(X, "iloc") else check_array(X, accept_sparse="csr", dtype=None)
+        )
         self.y = column_or_1d(y, warn=True) if np.ndim(y) == 1 else np.asarray(y)
         self.scoring, self.scale = scoring, scale
         self.folds = make_folds(estimator, X, self.y, cv, holdout_fraction, random_state)
@@ -140,13 +170,17 @@ class Objective:
         return state
 
     def fold_data(self) -> list[tuple[Any, ...]]:
-        """``(X_train, y_train, X_val, y_val, w_train, w_val)`` per fold, scaled if
+        """``(X_train, y_train, X_val, y_val, w_train, w_val)`` per fold, through a
+        Pipeline's first steps (fitted on the fold's training part) and scaled if
         asked (weights None without ``sample_weight``); built once."""
         if self._data is None:
             self._data = []
             w = self.sample_weight
             for train, test in self.folds:
-                X_tr, X_te = self.X[train], self.X[test]
+                X_tr, X_te = _rows(self.X, train), _rows(self.X, test)
+                if self.steps is not None:
+                    steps = clone(self.steps).fit(X_tr, self.y[train])
+                    X_tr, X_te = steps.transform(X_tr), steps.transform(X_te)
                 if self.scale:
                     scaler = StandardScaler(with_mean=not sp.issparse(X_tr)).fit(X_tr)
                     X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)

@@ -14,12 +14,13 @@ import optuna
 import scipy.sparse as sp
 from optuna.trial import TrialState
 from scipy.stats import rankdata
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin
+from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .objective import Objective, make_folds
+from .objective import Objective, final_estimator, make_folds, with_params
 from .space import SearchSpace, schedule_horizon
 from .study import run_study
 from .study.allocation import ALLOCATIONS, EqualAllocation
@@ -56,8 +57,11 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
     ----------
     estimator : estimator
         A ``tuner`` estimator (``LinearRegressor``, ``LogisticClassifier``,
-        ``MLPClassifier``, ``MLPRegressor``); scale its input beforehand, for
-        example ``make_pipeline(StandardScaler(), OptimizerSearchCV(...))``.
+        ``MLPClassifier``, ``MLPRegressor``), or a scikit-learn ``Pipeline``
+        that ends with one: its first steps (scaling, encoding) are fitted once
+        per fold on the fold's training part, the last trains epoch by epoch,
+        and ``best_estimator_`` is the whole Pipeline. A bare estimator's input
+        should be scaled beforehand (a Pipeline with a scaler does it per fold).
     space : SearchSpace, optional
         What to search; default: sgd, momentum, nesterov and adam with constant,
         step and cosine schedules. Schedule lengths are capped at the length of a
@@ -164,7 +168,9 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
             )
         seed = self.random_state
         folds = make_folds(self.estimator, X, y, self.cv, random_state=0 if seed is None else seed)
-        horizon = schedule_horizon(self.estimator, min(len(train) for train, _ in folds))
+        horizon = schedule_horizon(
+            final_estimator(self.estimator), min(len(train) for train, _ in folds)
+        )
         space = self.space or SearchSpace()
         if space.horizon is None:  # schedules longer than the training would barely move
             space = space.with_horizon(horizon)
@@ -212,8 +218,11 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.best_index_ = [t.number for t in _counted(study)].index(best.number)
         self.n_features_in_ = objective.X.shape[1]
         if self.refit:
-            self.best_estimator_ = clone(self.estimator).set_params(**space.build(best.params))
-            self.best_estimator_.fit(X, y, sample_weight=sample_weight)
+            self.best_estimator_ = with_params(self.estimator, space.build(best.params))
+            weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+            if weights and isinstance(self.estimator, Pipeline):  # for the step that trains
+                weights = {f"{self.estimator.steps[-1][0]}__sample_weight": sample_weight}
+            self.best_estimator_.fit(X, y, **weights)
             if hasattr(self.best_estimator_, "classes_"):
                 self.classes_ = self.best_estimator_.classes_
         return self
@@ -223,7 +232,7 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         pruner = self.pruner or DEFAULT_PRUNER
         spec = {"name": pruner} if isinstance(pruner, str) else dict(pruner)
         spec.setdefault("name", DEFAULT_PRUNER)
-        epochs = getattr(self.estimator, "max_epochs", None)
+        epochs = getattr(final_estimator(self.estimator), "max_epochs", None)
         return fair_pruner_spec(spec, len(space.schedules), epochs)
 
     @available_if(_best_has("predict"))
