@@ -87,14 +87,19 @@ def test_a_run_that_times_out_says_how_much_is_left(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[1].split()[:3] == ["short", "0/5", "-"]
 
 
-def test_options_override_the_file_and_worker_joins(tmp_path, monkeypatch):
+def test_options_override_the_file_and_worker_joins(tmp_path, monkeypatch, capsys):
     out = tmp_path / "reports"
     path = study_file(tmp_path, name="join")
     assert main(["run", str(path), "--out", str(out), "--n-trials", "3", "--no-progress"]) == 0
     assert len(trials(tmp_path, "join")) == 3
     monkeypatch.setenv("TUNER_STORAGE", default_storage("join", out))
+    capsys.readouterr()
     assert main(["worker", "--study", "join", "--n-trials", "6", "--no-progress"]) == 0
     assert Counter(t.state for t in trials(tmp_path, "join")) == {TrialState.COMPLETE: 6}
+    # A worker says what it joins and, at the end, how the study's trials ended.
+    printed = capsys.readouterr()
+    assert "study 'join': 6 trials, 1 worker(s), storage" in printed.err
+    assert printed.out.startswith("trials: 6 complete, 0 pruned, 0 diverged, 0 failed; best ")
 
 
 @pytest.mark.parametrize("command", ["run", "worker"])

@@ -139,12 +139,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             check_resumable(spec, parts.objective.space, existing)
             if _already_complete(existing, n_trials, spec.final_seeds, parts.refit.has_test):
                 return 0
-    where = mask_url(storage)
-    print(
-        f"study {spec.name!r}: {n_trials} trials, {worker_count(n_jobs)} worker(s), "
-        f"storage {where}",
-        file=sys.stderr,
-    )
+    _say_start(spec.name, n_trials, n_jobs, storage)
     study = run_study(
         parts.objective,
         study_name=spec.name,
@@ -178,6 +173,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     else:
         _final_fits(study, parts.refit, spec.final_seeds, n_jobs)
+    print(_outcomes(study))
     report = Report.from_study(study, space=parts.objective.space, spec=spec)
     folder = report.save(args.out)
     print(_save_best_model(study, parts.refit, folder))
@@ -261,10 +257,12 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         check_same_study(spec, study.user_attrs.get("spec"))
         objective = build_study(spec).objective
     attrs = study.user_attrs
-    run_study(
+    n_trials = args.n_trials or attrs.get("n_trials", spec.n_trials)
+    _say_start(args.study, n_trials, args.n_jobs, storage)
+    study = run_study(
         objective,
         study_name=args.study,
-        n_trials=args.n_trials or attrs.get("n_trials", spec.n_trials),
+        n_trials=n_trials,
         storage=storage,
         n_jobs=args.n_jobs,
         sampler=attrs.get("sampler"),
@@ -276,7 +274,28 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         allocation=study_allocation(spec),
     )
+    print(_outcomes(study))
+    print(f"report: tuner report {args.study} --storage {mask_url(storage)}")
     return 0
+
+
+def _say_start(name: str, n_trials: int, n_jobs: int, storage: str) -> None:
+    print(f"study {name!r}: {n_trials} trials, {worker_count(n_jobs)} worker(s), "
+          f"storage {mask_url(storage)}", file=sys.stderr)  # fmt: skip
+
+
+def _outcomes(study: optuna.Study) -> str:
+    """The trials of ``study`` by outcome, and its best score: a run's last word."""
+    counts = tally(study.get_trials(deepcopy=False))
+    parts = [f"{counts.complete} complete", f"{counts.pruned} pruned",
+             f"{counts.diverged} diverged", f"{counts.failed} failed"]  # fmt: skip
+    if counts.interrupted:
+        parts.append(f"{counts.interrupted} interrupted (run again)")
+    try:
+        best = f"; best {_score(study.best_value)} (trial {study.best_trial.number})"
+    except ValueError:
+        best = "; no trial completed"
+    return f"trials: {', '.join(parts)}{best}"
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
