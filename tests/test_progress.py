@@ -64,3 +64,17 @@ def test_the_final_line_counts_every_workers_trials(tmp_path, capsys):
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert f"8/8 ({done} done, 0 pruned, {failed} failed, 0 running)" in last, last
     assert f"best {study.best_value:.4g}" in last
+
+
+def test_a_log_gets_a_plain_line_every_few_seconds(tmp_path):
+    study = run_study(LedgerObjective(str(tmp_path / "l")), study_name="log", n_trials=2,
+                      directory=tmp_path, pruner="none", progress=False)  # fmt: skip
+    log = io.StringIO()  # not a terminal: no redraws, but lines while the run goes on
+    bar = ProgressBar(study, 2, stream=log, log_every=0.05)
+    assert bar.enabled and not bar.tty
+    bar.start()
+    time.sleep(0.3)
+    bar.close()
+    lines = log.getvalue().splitlines()
+    assert lines and "\r" not in log.getvalue()
+    assert all(line.startswith("[") and "2/2 (2 done" in line for line in lines)

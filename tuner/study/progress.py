@@ -25,8 +25,9 @@ class ProgressBar:
     Counts come from the storage, so they include every worker. :meth:`start`
     redraws it every ``interval`` seconds from a background thread, so it stays
     live during long trials; :meth:`close` stops that and prints the final state.
-    On a stream that is not a terminal it prints a plain line at most every
-    ``log_every`` seconds.
+    On a stream that is not a terminal (a log file, CI) it prints a plain line
+    at most every ``log_every`` seconds instead, so that a long run shows it
+    is alive. ``enabled=False`` prints nothing.
     """
 
     def __init__(
@@ -41,7 +42,7 @@ class ProgressBar:
         self.study, self.n_trials = study, n_trials
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
-        self.enabled = self.tty if enabled is None else enabled
+        self.enabled = True if enabled is None else enabled
         self.interval = interval if self.tty else log_every
         self.started = time.monotonic()
         self._initial = self._tally().counted if self.enabled else 0

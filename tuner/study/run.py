@@ -153,7 +153,8 @@ def run_study(
     timeout : float, optional
         Seconds after which no new trial starts; running trials finish.
     progress : bool, optional
-        Show a progress bar on stderr (default: when stderr is a terminal).
+        Show progress on stderr: a bar redrawn on a terminal, else a plain line
+        every 10 seconds (default); False for none.
     study_attrs : mapping, optional
         Extra study user attributes, recorded when the study is created.
     backend : {"loky", "dask"}, default="loky"
