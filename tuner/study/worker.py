@@ -219,12 +219,10 @@ def _start_trial(
 
     None when the budget is used up. Ctrl-C propagates once the trial is told.
     """
-    with study_lock(cfg.storage, cfg.study_name), warnings.catch_warnings():
-        # Heartbeats: Optuna marks fail_stale_trials experimental, and warns that they
-        # are meant for Study.optimize; they are kept here as Study.optimize keeps them.
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
-        optuna.storages.fail_stale_trials(study)  # lost heartbeats (databases)
+    beats = _heartbeat_interval(storage) is not None
+    with study_lock(cfg.storage, cfg.study_name), _quiet_heartbeats() if beats else _NO_CONTEXT:
+        if beats:  # a database: fail the trials whose heartbeat stopped
+            optuna.storages.fail_stale_trials(study)
         trials = study.get_trials(deepcopy=False)
         if fail_orphans(study, trials):
             trials = study.get_trials(deepcopy=False)
@@ -285,6 +283,24 @@ def _run_trial(
     return outcome
 
 
+def _heartbeat_interval(storage: optuna.storages.BaseStorage) -> int | None:
+    """Seconds between a trial's heartbeats; None for a storage without (a journal file)."""
+    return getattr(storage, "get_heartbeat_interval", lambda: None)()
+
+
+@contextlib.contextmanager
+def _quiet_heartbeats() -> Iterator[None]:
+    """Optuna marks fail_stale_trials experimental and warns that heartbeats are meant for
+    ``Study.optimize``; they are kept here as ``Study.optimize`` keeps them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
+        yield
+
+
+_NO_CONTEXT = contextlib.nullcontext()
+
+
 def _fail(trial: optuna.Trial, error: str) -> Outcome:
     retry(record_outcome, trial, Outcome.FAILED, error)
     return Outcome.FAILED
@@ -294,7 +310,7 @@ def _fail(trial: optuna.Trial, error: str) -> Outcome:
 def _heartbeat(storage: optuna.storages.BaseStorage, trial: optuna.Trial) -> Iterator[None]:
     """Record heartbeats of a running trial in a thread (database storages only), as
     ``Study.optimize`` does: a trial whose beats stop is failed and run again."""
-    interval = getattr(storage, "get_heartbeat_interval", lambda: None)()
+    interval = _heartbeat_interval(storage)
     if not interval:
         yield
         return
