@@ -20,7 +20,8 @@ from study_objectives import wait_until_running
 
 from tuner.cli import main
 from tuner.final import final_fits, missing_fits
-from tuner.study.outcomes import Outcome, counts_towards_budget, outcome_of
+from tuner.study.locks import worker_id
+from tuner.study.outcomes import Outcome, counts_towards_budget, outcome_of, record_worker
 from tuner.study.storage import default_storage, open_storage
 
 STUDY = """
@@ -80,7 +81,7 @@ def test_a_run_that_times_out_says_how_much_is_left(tmp_path, capsys):
     out = str(tmp_path / "reports")
     assert main(["run", str(path), "--timeout", "1e-9", "--out", out, "--no-progress"]) == 0
     err = capsys.readouterr().err
-    assert "0 of the 5 trials ended before the timeout; run the same command again" in err
+    assert "0 of the 5 trials ended; the timeout came first: run the same command again" in err
     page = (tmp_path / "reports" / "short" / "index.html").read_text()
     assert "The study is not finished: 0 of its 5 trials ended." in page
     assert main(["list", "--out", out]) == 0
@@ -388,3 +389,44 @@ def test_a_baseline_runs_first_and_the_page_says_what_tuning_gained(tmp_path):
     assert table.loc[0, "lr"] == 0.001 and table.loc[0, "schedule"] == "constant"
     page = (out / "based" / "index.html").read_text()
     assert "Baselines: what tuning gained" in page and "lr=0.001" in page
+
+
+def test_delete_with_no_one_to_answer_deletes_nothing(tmp_path, capsys, monkeypatch):
+    out = str(tmp_path / "reports")
+    assert main(["run", str(study_file(tmp_path, name="kept", n_trials=1)), "--out", out,
+                 "--no-progress"]) == 0  # fmt: skip
+
+    def closed(prompt):
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", closed)
+    assert main(["delete", "kept", "--out", out]) == 0
+    assert capsys.readouterr().out.endswith("\nnothing deleted\n")
+    assert len(trials(tmp_path, "kept")) == 1
+
+
+def test_delete_refuses_a_study_with_live_running_trials(tmp_path, capsys):
+    storage = default_storage("busy", tmp_path / "reports")
+    study = optuna.create_study(study_name="busy", storage=open_storage(storage))
+    record_worker(study.ask(), worker_id(), None)  # running in this (live) process
+    assert main(["delete", "busy", "--out", str(tmp_path / "reports"), "--yes"]) == 2
+    assert "has trials running" in capsys.readouterr().err
+    assert len(trials(tmp_path, "busy")) == 1
+
+
+def test_list_skips_a_storage_it_cannot_read_and_lists_the_others(tmp_path, capsys):
+    out = tmp_path / "reports"
+    assert main(["run", str(study_file(tmp_path, name="fine", n_trials=1)), "--out", str(out),
+                 "--no-progress"]) == 0  # fmt: skip
+    (out / "aaa" / "journal.log").mkdir(parents=True)  # a folder where a journal would be
+    capsys.readouterr()
+    assert main(["list", "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "fine" in printed.out and "skipped" in printed.err and "aaa" in printed.err
+
+
+def test_list_leaves_an_empty_sqlite_file_alone(tmp_path):
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    assert main(["list", "--storage", f"sqlite:///{empty}"]) == 2
+    assert empty.stat().st_size == 0

@@ -25,6 +25,7 @@ from study_objectives import (
     wait_until_running,
 )
 
+import tuner.study.locks
 import tuner.study.pool
 import tuner.study.run
 from tuner.study import StudyAborted, create_study, run_study, start_workers
@@ -32,6 +33,7 @@ from tuner.study.journal import repair_journal
 from tuner.study.locks import FlockLock, worker_gone, worker_id
 from tuner.study.outcomes import (
     Outcome,
+    error_of,
     outcome_of,
     record_worker,
     sampler_seed_of,
@@ -288,12 +290,13 @@ def test_a_worker_is_alive_while_its_process_runs_whatever_its_pid():
         live = proc.stdout.readline().strip()
         assert not worker_gone(live)
         host, pid, _ = live.split(":")
-        # A restarted container gives out the same pids again: same pid, another process.
-        assert worker_gone(f"{host}:{pid}:0123456789ab")
+        # No lock file of that token here (another user's, or another TMPDIR's): the pid
+        # tells while it lives.
+        assert not worker_gone(f"{host}:{pid}:0123456789ab")
     finally:
         proc.kill()
         proc.wait()
-    assert worker_gone(live)
+    assert worker_gone(live) and worker_gone(f"{host}:{pid}:0123456789ab")
     assert not worker_gone(f"{socket.gethostname()}:{os.getpid()}")  # no token: not judged
 
 
@@ -529,3 +532,82 @@ def test_a_study_states_its_direction_and_a_resume_may_not_change_it(tmp_path):
     assert abs(study.best_params["x"] - 2) < 3
     with pytest.raises(ValueError, match="after `tuner delete d`"):
         run_study(plain, study_name="d", n_trials=21, directory=tmp_path, direction="maximize")
+
+
+def test_ctrl_c_fails_the_trial_and_queues_its_parameters_again(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        run_study(InterruptedObjective(), study_name="again", n_trials=3, directory=tmp_path)
+    study = load("again", default_storage("again", tmp_path))
+    cut, queued = study.trials
+    assert outcome_of(cut) is Outcome.INTERRUPTED and queued.state == TrialState.WAITING
+    assert queued.system_attrs["failed_trial"] == cut.number
+    assert queued.params == cut.params
+
+
+class Returns:
+    """An objective that returns (or raises) what it was given."""
+
+    direction = "maximize"
+
+    def __init__(self, result):
+        self.result = result
+
+    def __call__(self, trial: optuna.Trial):
+        trial.suggest_float("x", 0, 1)
+        if isinstance(self.result, BaseException):
+            raise self.result
+        return self.result
+
+
+@pytest.mark.parametrize("result", ["0.5", 10**400, [0.5], True])
+def test_what_is_not_a_score_fails_its_trial_and_the_run_goes_on(tmp_path, result):
+    with pytest.raises(StudyAborted, match="not a score"):
+        run_study(Returns(result), study_name="odd", n_trials=6, directory=tmp_path)
+    counts = tally(load("odd", default_storage("odd", tmp_path)).trials)
+    assert counts.running == 0 and counts.failed == 5
+
+
+def test_an_objective_that_exits_fails_its_trial_first(tmp_path):
+    with pytest.raises(SystemExit):
+        run_study(Returns(SystemExit(3)), study_name="exit", n_trials=3, directory=tmp_path)
+    (trial,) = load("exit", default_storage("exit", tmp_path)).trials
+    assert trial.state == TrialState.FAIL and outcome_of(trial) is Outcome.FAILED
+    assert error_of(trial) == "SystemExit: 3"
+
+
+def test_a_stored_error_has_its_credentials_masked(tmp_path):
+    error = RuntimeError("cannot reach postgresql://user:hunter2@db/x")
+    with pytest.raises(StudyAborted) as info:
+        run_study(Returns(error), study_name="secret", n_trials=5, directory=tmp_path)
+    assert "hunter2" not in str(info.value)
+    assert "hunter2" not in Path(default_storage("secret", tmp_path)).read_text()
+
+
+def test_a_temp_dir_that_cannot_hold_worker_locks_fails_before_any_trial(tmp_path, monkeypatch):
+    import tempfile
+
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp" / f"tuner-workers-{os.getuid()}").write_text("not a folder")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.setattr(tuner.study.locks, "_identity", {})
+    with pytest.raises(OSError, match="worker lock files"):
+        run_study(Returns(1.0), study_name="nolock", n_trials=2, directory=tmp_path)
+    assert load("nolock", default_storage("nolock", tmp_path)).trials == []
+
+
+def test_a_database_whose_tables_another_process_just_created_opens(monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    import tuner.study.storage as storage_module
+
+    calls = []
+
+    def created_meanwhile(url, **kwargs):  # Optuna creating its tables lost the race once
+        calls.append(url)
+        if len(calls) == 1:
+            raise IntegrityError("INSERT INTO alembic_version", {}, Exception("UNIQUE"))
+        return "opened"
+
+    monkeypatch.setattr(storage_module, "RDBStorage", created_meanwhile)
+    monkeypatch.setattr(storage_module.time, "sleep", lambda s: None)
+    assert storage_module.open_database("sqlite:///x.db") == "opened" and len(calls) == 2

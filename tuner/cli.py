@@ -27,6 +27,7 @@ import optim
 # and matplotlib (through the report) take seconds to import, so the commands
 # that use them import them, and ``tuner --help`` answers at once.
 from .study.journal import check_journal
+from .study.locks import study_lock
 from .study.outcomes import tally
 from .study.pool import BACKENDS, check_backend, start_workers, worker_count
 from .study.run import StudyAborted, run_study
@@ -42,7 +43,7 @@ from .study.storage import (
     open_storage,
     transient_errors,
 )
-from .study.worker import quiet_libraries
+from .study.worker import fail_orphans, quiet_libraries
 from .studyfile import StudyFileError, load_study_file, requested_workers
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -164,13 +165,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "spec": spec.to_attrs(),
         },
     )
-    ended = tally(study.get_trials(deepcopy=False)).counted
-    if ended < n_trials:  # the timeout came first: the final fits wait for the whole search
-        print(
-            f"tuner: {ended} of the {n_trials} trials ended before the timeout; "
-            "run the same command again to finish",
-            file=sys.stderr,
+    counts = tally(study.get_trials(deepcopy=False))
+    if counts.counted < n_trials:  # the final fits wait for the whole search
+        why = (
+            f"{counts.running} are still running in another process (a run or a worker of "
+            "the same study), whose end writes the report again; or run"
+            if counts.running
+            else "the timeout came first: run"
         )
+        print(f"tuner: {counts.counted} of the {n_trials} trials ended; {why} the same command "
+              "again to finish", file=sys.stderr)  # fmt: skip
     else:
         _final_fits(study, parts.refit, spec.final_seeds, n_jobs)
     print(_outcomes(study))
@@ -317,11 +321,22 @@ def _cmd_delete(args: argparse.Namespace) -> int:
     ended = tally(study.get_trials(deepcopy=False)).counted
     where = mask_url(storage)
     if not args.yes:
-        answer = input(f"delete study {args.study!r} ({ended} trials) from {where}? [y/N] ")
+        try:
+            answer = input(f"delete study {args.study!r} ({ended} trials) from {where}? [y/N] ")
+        except EOFError:  # no one to answer: no
+            answer = ""
+            print()
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing deleted")
             return 0
-    optuna.delete_study(study_name=args.study, storage=open_storage(storage))
+    with study_lock(storage, args.study):  # no trial starts meanwhile
+        running = tally(study.get_trials(deepcopy=False)).running
+        if running and fail_orphans(study, study.get_trials(deepcopy=False)) < running:
+            raise UsageError(
+                f"study {args.study!r} has trials running (a run or a worker is going): "
+                "stop it first, then delete"
+            )
+        optuna.delete_study(study_name=args.study, storage=open_storage(storage))
     folder = Path(args.out) / args.study
     rest = f"; its reports stay in {folder}" if folder.is_dir() else ""
     print(f"deleted study {args.study!r} from {where}{rest}")
@@ -350,7 +365,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
     )
     rows = []
     for url in storages:
-        opened = open_existing_storage(url)
+        try:
+            opened = open_existing_storage(url)
+        except StudyNotFoundError as exc:
+            if storage:  # the one asked for
+                raise
+            print(f"tuner: skipped: {_one_line(exc)}", file=sys.stderr)
+            continue
         for name in optuna.get_all_study_names(opened):
             study = optuna.load_study(study_name=name, storage=opened)
             # Trials that ended on their own, of the budget (Optuna's count adds tickets

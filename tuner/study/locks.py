@@ -17,6 +17,7 @@ import fcntl
 import functools
 import os
 import socket
+import stat
 import tempfile
 import threading
 import uuid
@@ -131,8 +132,18 @@ def _lock_engine(url: str):
 
 # -- worker liveness -------------------------------------------------------------------
 def _lock_dir() -> Path:
+    """This user's folder of worker lock files, in the temp dir; it must be theirs alone
+    (another user who could write there could make live trials look orphaned)."""
     path = Path(tempfile.gettempdir()) / f"tuner-workers-{os.getuid()}"
-    path.mkdir(mode=0o700, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        info = path.lstat()
+    except OSError as exc:
+        raise OSError(f"cannot keep worker lock files in {path}: {exc.strerror or exc}; set "
+                      "TMPDIR to a writable folder") from None  # fmt: skip
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise OSError(f"{path} is not a folder of this user's alone (owner, mode); remove it "
+                      "or set TMPDIR to another folder")  # fmt: skip
     return path
 
 
@@ -157,6 +168,16 @@ def worker_id() -> str:
     return _identity[pid]
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 def _remove(path: Path) -> None:
     if os.getpid() == int(path.name.partition("-")[0]):
         path.unlink(missing_ok=True)
@@ -177,7 +198,9 @@ def worker_gone(worker: str) -> bool:
     try:
         fd = os.open(path, os.O_RDWR)
     except FileNotFoundError:
-        return True  # removed as its process exited
+        # Removed as its process exited, or kept where this process does not look (another
+        # user's or TMPDIR's folder): then the pid tells, if no other process took it.
+        return not _pid_alive(int(pid))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

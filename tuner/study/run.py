@@ -174,7 +174,8 @@ def run_study(
         Optuna callbacks ``callback(study, frozen_trial)``, called by every
         worker after each of its trials (as ``Study.optimize`` does): to log
         trials to an experiment tracker, for example. They must be picklable
-        to reach worker processes.
+        to reach worker processes; an error raised in one ends the run, as in
+        Optuna (the trial itself is already told).
     baselines : sequence of mapping
         Known configurations (trial parameters, complete: see
         :meth:`tuner.space.SearchSpace.complete`) that the study runs first,

@@ -123,15 +123,24 @@ def open_database(url: str, heartbeat_interval: int = 10, grace_period: int = 30
             pool_size=2, max_overflow=4, pool_recycle=600,
             connect_args={"application_name": "tuner"},
         )  # fmt: skip
-    with warnings.catch_warnings():  # heartbeats are marked experimental; we rely on them
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=heartbeat_interval,
-            grace_period=grace_period,
-            heartbeat_stale_trial_callback=RERUN,
-        )
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in range(2):
+        try:
+            with warnings.catch_warnings():  # heartbeats are marked experimental; relied upon
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(
+                    url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=heartbeat_interval,
+                    grace_period=grace_period,
+                    heartbeat_stale_trial_callback=RERUN,
+                )
+        except IntegrityError:  # another process created the tables at the same moment
+            if attempt:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
 
 
 def open_storage(storage: str | optuna.storages.BaseStorage) -> optuna.storages.BaseStorage:
@@ -207,6 +216,8 @@ def open_existing_storage(storage: str) -> optuna.storages.BaseStorage:
     path = sqlite_path(storage) or storage
     if (path != storage or is_local_file(storage)) and not Path(path).is_file():
         raise StudyNotFoundError(f"no study storage at {mask_url(storage)}")
+    if path != storage and Path(path).stat().st_size == 0:  # Optuna would write its tables
+        raise StudyNotFoundError(f"no study storage at {mask_url(storage)} (an empty file)")
     if not is_local_file(storage):
         return open_storage(storage)
     return open_journal(storage, read_only=True)

@@ -22,6 +22,7 @@ import contextlib
 import functools
 import importlib
 import math
+import numbers
 import os
 import threading
 import time
@@ -49,7 +50,7 @@ from .outcomes import (
     worker_of,
 )
 from .samplers import DEFAULT_PRUNER, make_pruner, make_sampler
-from .storage import RERUN, open_storage, retry, transient_errors
+from .storage import RERUN, mask_url, open_storage, retry, transient_errors
 
 __all__ = [
     "SAME_ERROR_LIMIT",
@@ -164,6 +165,7 @@ def _work(
         sampler=_sampler(cfg, seed),
         pruner=make_pruner(**cfg.pruner),
     )
+    worker_id()  # its lock file now: a temp dir that cannot hold it fails before any trial
     summary = WorkerSummary()
     stopped = _stop_condition(cfg, own_process=index == 0 and cfg.stop_event is None)
     while not stopped():
@@ -254,16 +256,22 @@ def _run_trial(
         except optuna.TrialPruned:
             outcome, state = Outcome.PRUNED, TrialState.PRUNED
         except KeyboardInterrupt:
-            # One try, no retries: a busy storage (a locked SQLite file) must neither hold
-            # up the exit nor turn the interrupt into a storage error. A trial left
-            # RUNNING is failed as orphaned by the next run.
+            # Told and queued again with one try each, no retries: a busy storage (a
+            # locked SQLite file) must neither hold up the exit nor turn the interrupt
+            # into a storage error. A trial left RUNNING is failed as orphaned (and
+            # queued again) by the next run.
             with contextlib.suppress(*transient_errors()):
-                study.tell(trial, state=TrialState.FAIL)
+                RERUN(study, study.tell(trial, state=TrialState.FAIL))
             raise
         except transient_errors():
             outcome = Outcome.INTERRUPTED  # the storage failed, not the trial: run it again
         except Exception as exc:  # one trial's error must not stop the study
-            outcome = _fail(trial, f"{type(exc).__name__}: {exc}")
+            outcome = _fail(trial, _error(exc))
+        except BaseException as exc:  # SystemExit and the like: told as failed, then on
+            with contextlib.suppress(*transient_errors()):
+                _fail(trial, _error(exc))
+                study.tell(trial, state=TrialState.FAIL)
+            raise
         else:
             if _is_score(value):
                 outcome, state = Outcome.COMPLETE, TrialState.COMPLETE
@@ -301,6 +309,11 @@ def _quiet_heartbeats() -> Iterator[None]:
 _NO_CONTEXT = contextlib.nullcontext()
 
 
+def _error(exc: BaseException) -> str:
+    """``Type: message`` of an objective's error, credentials masked (it is stored)."""
+    return mask_url(f"{type(exc).__name__}: {exc}")
+
+
 def _fail(trial: optuna.Trial, error: str) -> Outcome:
     retry(record_outcome, trial, Outcome.FAILED, error)
     return Outcome.FAILED
@@ -333,10 +346,13 @@ def _heartbeat(storage: optuna.storages.BaseStorage, trial: optuna.Trial) -> Ite
 
 
 def _is_score(value: Any) -> bool:
-    """Whether Optuna takes ``value`` as a trial's value (a number, not NaN)."""
+    """Whether ``value`` is a trial's score: a real number (not a bool, a string or an
+    array), not NaN, within a float's range."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return False
     try:
         return not math.isnan(float(value))
-    except (TypeError, ValueError):
+    except OverflowError:  # an int beyond 1e308
         return False
 
 
