@@ -119,6 +119,21 @@ class Pool:
         self.executor = _loky_executor(len(indices))
         return [self.executor.submit(run_worker, cfg, i) for i in indices]
 
+    def wait(self, futures: list[Any], timeout: float = 0.5) -> bool:
+        """Wait up to ``timeout`` seconds for ``futures``; whether they are all done.
+
+        Short waits, so that Ctrl-C gets through; each returns as soon as the last
+        worker ends.
+        """
+        if self.client is not None:
+            from distributed import wait
+
+            with contextlib.suppress(TimeoutError):
+                wait(futures, timeout=timeout)
+        else:
+            concurrent.futures.wait(futures, timeout=timeout)
+        return all(f.done() for f in futures)
+
     def stop(self, cfg: WorkerConfig, futures: list[Any]) -> None:
         """Stop the started workers: a Dask event they read before each trial; loky
         processes (which a terminal's Ctrl-C reached too) get a moment, then are ended."""

@@ -370,8 +370,8 @@ def _run_round(
         if own and own[0].aborted:  # the others would go on with trials that may pass
             pool.stop(cfg, futures)
             return own
-        while not all(f.done() for f in futures):
-            time.sleep(0.2)  # short waits: Ctrl-C gets through
+        while not pool.wait(futures):
+            pass
         return own + [f.result() for f in futures]
     except BaseException:  # Ctrl-C, or an error of worker 0 (a storage gone for good)
         with contextlib.suppress(Exception):
