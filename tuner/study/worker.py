@@ -3,17 +3,18 @@
 Every worker, on every storage, from any machine, starts a trial by one rule:
 
 1. take the study's lock (:func:`tuner.study.locks.study_lock`);
-2. fail the RUNNING trials whose worker process on this host has ended, and
-   queue their parameters again (trials of other hosts: the database's
-   heartbeat does the same, inside ``Study.optimize``);
+2. fail the RUNNING trials that lost their worker and queue their parameters
+   again: on a database those whose heartbeat stopped (Optuna's
+   ``fail_stale_trials``), and those whose worker process on this host has
+   ended (:func:`fail_orphans`);
 3. count the trials that use the budget (:class:`tuner.study.outcomes.Tally`);
-   if one is left, start a trial with Optuna's ``Study.optimize(n_trials=1)``,
-   which asks for it (a queued trial first) and runs it;
-4. release the lock as the objective begins, once the trial records its worker.
+   if one is left, ``Study.ask()`` (a queued trial first) and record the worker
+   on it;
+4. release the lock, run the objective (with heartbeats on a database) and
+   ``Study.tell()`` how it ended (:class:`tuner.study.outcomes.Outcome`).
 
-Optuna's own loop so keeps doing what it does (heartbeats, stale trials,
-callbacks, telling the state); the lock only makes the count and the start
-one step, so that workers together never exceed the budget.
+The lock only makes the count and the start one step, so that workers
+together, from any number of runs, never exceed the budget.
 """
 
 from __future__ import annotations
