@@ -611,3 +611,32 @@ def test_a_database_whose_tables_another_process_just_created_opens(monkeypatch)
     monkeypatch.setattr(storage_module, "RDBStorage", created_meanwhile)
     monkeypatch.setattr(storage_module.time, "sleep", lambda s: None)
     assert storage_module.open_database("sqlite:///x.db") == "opened" and len(calls) == 2
+
+
+# A function whose code says it is the storage's, as Optuna's cache is when it fails.
+_STORAGE_SAYS = {}
+exec(compile("def stale(trial_id):\n    raise KeyError(trial_id)\n",
+             "/site-packages/optuna/storages/_cached_storage.py", "exec"), _STORAGE_SAYS)
+
+
+class ReportsToAStaleCache:
+    direction = "maximize"
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number == 0:
+            _STORAGE_SAYS["stale"](trial.number)  # what a stale cache raised in trial.report
+        if trial.number == 1:
+            raise KeyError("the objective's own")
+        return x
+
+
+def test_an_error_raised_by_the_storage_is_not_the_trials_own(tmp_path):
+    study = run_study(ReportsToAStaleCache(), study_name="stale", n_trials=3,
+                      directory=tmp_path, pruner="none")  # fmt: skip
+    first, second = study.trials[:2]
+    assert outcome_of(first) is Outcome.INTERRUPTED  # run again, not counted
+    assert outcome_of(second) is Outcome.FAILED and "objective's own" in error_of(second)
+    again = [t for t in study.trials if t.system_attrs.get("failed_trial") == 0]
+    assert [t.params for t in again] == [first.params]
+    assert tally(study.trials).counted == 3

@@ -27,6 +27,7 @@ import numbers
 import os
 import threading
 import time
+import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -264,10 +265,11 @@ def _run_trial(
             with contextlib.suppress(*transient_errors()):
                 RERUN(study, study.tell(trial, state=TrialState.FAIL))
             raise
-        except transient_errors():
-            outcome = Outcome.INTERRUPTED  # the storage failed, not the trial: run it again
         except Exception as exc:  # one trial's error must not stop the study
-            outcome = _fail(trial, _error(exc))
+            if isinstance(exc, transient_errors()) or _raised_by_storage(exc):
+                outcome = Outcome.INTERRUPTED  # the storage failed, not the trial: again
+            else:
+                outcome = _fail(trial, _error(exc))
         except BaseException as exc:  # SystemExit and the like: told as failed, then on
             with contextlib.suppress(*transient_errors()):
                 _fail(trial, _error(exc))
@@ -308,6 +310,18 @@ def _quiet_heartbeats() -> Iterator[None]:
 
 
 _NO_CONTEXT = contextlib.nullcontext()
+
+
+#: Where a storage's own code lives: an error raised there is the storage's fault.
+_STORAGE_CODE = ("/optuna/storages/", "/sqlalchemy/", "/psycopg/", "/psycopg2/")
+
+
+def _raised_by_storage(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised inside the storage (an Optuna storage, SQLAlchemy, a
+    database driver) while the objective reported to it: a stale cache's ``KeyError``
+    or a dropped connection is no fault of the trial's."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and any(part in frames[-1].filename for part in _STORAGE_CODE)
 
 
 def _error(exc: BaseException) -> str:
