@@ -15,7 +15,7 @@ from joblib.executor import get_memmapping_executor
 from joblib.externals.loky.process_executor import ProcessPoolExecutor, TerminatedWorkerError
 
 from .storage import is_local_file, mask_url
-from .worker import WorkerConfig, preload, run_worker
+from .worker import WorkerConfig, WorkerSummary, preload, run_worker
 
 __all__ = ["BACKENDS", "Pool", "check_backend", "open_pool", "start_workers", "worker_count"]
 
@@ -96,9 +96,10 @@ def start_workers(n_jobs: int, modules: Sequence[str] = ()) -> ProcessPoolExecut
 class Pool:
     """Where workers other than the run's own process run: loky processes or Dask tasks.
 
-    ``submit(cfg, index)`` starts worker ``index``; ``stop(cfg)`` makes the
-    started ones start no new trial; ``crashes`` are the errors of a worker
-    process that died.
+    With loky, worker 0 runs in the run's own process and each other worker in
+    one of joblib's loky processes; with Dask, every worker is a task of
+    joblib's dask backend. ``crashes`` are the errors of a worker process that
+    died.
     """
 
     def __init__(self, backend: str, client: Any = None):
@@ -111,30 +112,40 @@ class Pool:
 
             self.crashes += (KilledWorker,)
 
-    def submit(self, cfg: WorkerConfig, indices: range) -> list[Any]:
-        if self.client is not None:
-            return [self.client.submit(run_worker, cfg, i, pure=False) for i in indices]
+    def submit(self, cfg: WorkerConfig, indices: range) -> list[concurrent.futures.Future]:
+        """Start workers ``indices``; futures of their lists of :class:`WorkerSummary`."""
         if not indices:
             return []
-        self.executor = _loky_executor(len(indices))
-        return [self.executor.submit(run_worker, cfg, i) for i in indices]
+        if self.client is None:
+            self.executor = _loky_executor(len(indices))
+            return [self.executor.submit(_one, cfg, i) for i in indices]
 
-    def wait(self, futures: list[Any], timeout: float = 0.5) -> bool:
+        def on_dask() -> list[WorkerSummary]:  # joblib.Parallel blocks: a thread waits on it
+            with joblib.parallel_config(backend="dask"):
+                return joblib.Parallel(n_jobs=len(indices))(
+                    joblib.delayed(run_worker)(cfg, i) for i in indices
+                )
+
+        thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tuner-dask")
+        future = thread.submit(on_dask)
+        thread.shutdown(wait=False)
+        return [future]
+
+    @staticmethod
+    def wait(futures: list[concurrent.futures.Future], timeout: float = 0.5) -> bool:
         """Wait up to ``timeout`` seconds for ``futures``; whether they are all done.
 
         Short waits, so that Ctrl-C gets through; each returns as soon as the last
         worker ends.
         """
-        if self.client is not None:
-            from distributed import wait
+        return not concurrent.futures.wait(futures, timeout=timeout).not_done
 
-            with contextlib.suppress(TimeoutError):
-                wait(futures, timeout=timeout)
-        else:
-            concurrent.futures.wait(futures, timeout=timeout)
-        return all(f.done() for f in futures)
+    @staticmethod
+    def results(futures: list[concurrent.futures.Future]) -> list[WorkerSummary]:
+        """The summaries of the ended workers (a crashed one's error is raised)."""
+        return [summary for f in futures for summary in f.result()]
 
-    def stop(self, cfg: WorkerConfig, futures: list[Any]) -> None:
+    def stop(self, cfg: WorkerConfig, futures: list[concurrent.futures.Future]) -> None:
         """Stop the started workers: a Dask event they read before each trial; loky
         processes (which a terminal's Ctrl-C reached too) get a moment, then are ended."""
         if self.client is not None:
@@ -145,6 +156,10 @@ class Pool:
         if self.executor is not None:
             concurrent.futures.wait(futures, timeout=STOP_GRACE)
             self.executor.shutdown(wait=True, kill_workers=True)
+
+
+def _one(cfg: WorkerConfig, index: int) -> list[WorkerSummary]:
+    return [run_worker(cfg, index)]
 
 
 #: Seconds that a loky worker gets to end its trial after Ctrl-C before it is ended.

@@ -158,7 +158,7 @@ def run_study(
     study_attrs : mapping, optional
         Extra study user attributes, recorded when the study is created.
     backend : {"loky", "dask"}, default="loky"
-        Where workers run: local processes, or tasks of a Dask client. With
+        Where workers run: local processes, or Dask tasks (joblib's dask backend). With
         ``"dask"`` and no ``scheduler``, a ``LocalCluster`` of ``n_jobs``
         single-threaded worker processes is started.
     scheduler : str, optional
@@ -372,7 +372,7 @@ def _run_round(
             return own
         while not pool.wait(futures):
             pass
-        return own + [f.result() for f in futures]
+        return own + pool.results(futures)
     except BaseException:  # Ctrl-C, or an error of worker 0 (a storage gone for good)
         with contextlib.suppress(Exception):
             pool.stop(cfg, futures)
