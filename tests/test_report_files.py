@@ -188,7 +188,7 @@ def test_the_header_states_how_the_trials_were_allocated():
 
 
 def test_the_page_says_when_a_timeout_left_part_of_the_budget():
-    # A journal study that timed out has no waiting tickets, only fewer trials than its budget.
+    # A study that timed out has no queued trials, only fewer trials than its budget.
     html = render_page(Report.from_study(make_study([make_trial(value=0.5)], n_trials=40)), {})
     assert "The study is not finished: 1 of its 40 trials ended." in html
     done = make_study([make_trial(value=0.5), make_trial(value=0.6)], n_trials=2)

@@ -374,7 +374,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
             continue
         for name in optuna.get_all_study_names(opened):
             study = optuna.load_study(study_name=name, storage=opened)
-            # Trials that ended on their own, of the budget (Optuna's count adds tickets
+            # Trials that ended on their own, of the budget (Optuna's count adds queued
             # and interrupted trials).
             ended = tally(study.get_trials(deepcopy=False)).counted
             budget = study.user_attrs.get("n_trials")

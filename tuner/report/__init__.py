@@ -92,7 +92,7 @@ class Report:
         seed noise (:func:`tuner.report.verdict.compute_verdict`).
     counts : dict
         Trials by outcome (:data:`tuner.report.tables.OUTCOMES`) and the
-        ``waiting`` tickets, including the trials the tables leave out.
+        ``waiting`` (queued) trials, including the trials the tables leave out.
     final : DataFrame
         The final fits: each optimizer's best configuration refit with each
         training seed and scored on the held-out test split

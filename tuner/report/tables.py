@@ -1,8 +1,8 @@
 """The per-trial tables of a report: one row per trial, and learning curves per epoch.
 
 Which trials appear: every trial that started (complete, pruned, failed,
-running), in trial-number order. WAITING trials are tickets for trials not yet
-started and never appear. Trials cut short by an interrupted or killed run
+running), in trial-number order. WAITING trials are queued (baselines, trials to run
+again), not yet started, and never appear. Trials cut short by an interrupted or killed run
 (:data:`tuner.study.Outcome.INTERRUPTED`) were run again under a new number and
 do not count towards the budget; they are left out unless asked for, and then
 carry the outcome ``"interrupted"``.
