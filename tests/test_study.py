@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -640,3 +641,16 @@ def test_an_error_raised_by_the_storage_is_not_the_trials_own(tmp_path):
     again = [t for t in study.trials if t.system_attrs.get("failed_trial") == 0]
     assert [t.params for t in again] == [first.params]
     assert tally(study.trials).counted == 3
+
+
+def test_a_workers_stop_file_stops_it_before_its_next_trial(tmp_path):
+    from tuner.study.worker import WorkerConfig, run_worker
+
+    storage = default_storage("stopped", tmp_path)
+    create_study("stopped", storage)
+    stop = tmp_path / "stop"
+    cfg = WorkerConfig(storage=storage, study_name="stopped", n_trials=5, stop_file=str(stop),
+                       objective=LedgerObjective(str(tmp_path / "l")))  # fmt: skip
+    assert run_worker(cfg, 1).ran == 5  # no stop file: the whole budget
+    stop.touch()
+    assert run_worker(dataclasses.replace(cfg, n_trials=10), 1).ran == 0

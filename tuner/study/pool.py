@@ -6,8 +6,11 @@ import concurrent.futures
 import contextlib
 import importlib.util
 import ipaddress
+import tempfile
 import urllib.parse
+import uuid
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import joblib
@@ -102,8 +105,14 @@ class Pool:
     died.
     """
 
-    def __init__(self, backend: str, client: Any = None):
+    def __init__(self, backend: str, client: Any = None, stop_file: str | None = None):
         self.backend, self.client = backend, client
+        # How the run tells its workers to start no new trial: a Dask event, or a file.
+        self.signals = (
+            {"stop_event": f"tuner-stop-{uuid.uuid4().hex}"}
+            if client is not None
+            else {"stop_file": stop_file}
+        )
         self.own_worker = backend == "loky"  # worker 0 runs in this process
         self.executor: ProcessPoolExecutor | None = None
         self.crashes: tuple[type[BaseException], ...] = (TerminatedWorkerError,)
@@ -154,6 +163,7 @@ class Pool:
             Event(cfg.stop_event, client=self.client).set()
             return
         if self.executor is not None:
+            Path(cfg.stop_file).touch()
             concurrent.futures.wait(futures, timeout=STOP_GRACE)
             self.executor.shutdown(wait=True, kill_workers=True)
 
@@ -171,7 +181,8 @@ def open_pool(backend: str, scheduler: str | None, n_workers: int) -> Iterator[P
     """The run's pool: joblib's loky processes, or a Dask client (of ``scheduler``, or of a
     ``LocalCluster`` of ``n_workers`` single-threaded processes)."""
     if backend == "loky":
-        yield Pool(backend)
+        with tempfile.TemporaryDirectory(prefix="tuner-run-") as folder:
+            yield Pool(backend, stop_file=str(Path(folder) / "stop"))
         return
     from distributed import Client, LocalCluster  # present: check_backend looked
 

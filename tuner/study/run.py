@@ -11,9 +11,9 @@ runs share the study. A trial cut short (Ctrl-C, a killed process) fails as
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -252,13 +252,13 @@ def run_study(
         deadline=None if timeout is None else time.time() + timeout,
         allocation=allocation,
         callbacks=tuple(callbacks),
-        stop_event=f"tuner-stop-{uuid.uuid4().hex}" if backend == "dask" else None,
         one_blas_thread=n_workers > 1,
     )
     bar = ProgressBar(study, n_trials, enabled=progress)
     bar.start()
     try:
         with open_pool(backend, scheduler, n_workers) as pool:
+            cfg = dataclasses.replace(cfg, **pool.signals)
             aborted = _run_rounds(study, opened, cfg, n_workers, pool)
     finally:
         bar.close()

@@ -88,6 +88,7 @@ class WorkerConfig:
     allocation: EqualAllocation | None = None  # equal shares per optimizer, or the sampler's
     callbacks: Sequence[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = ()
     stop_event: str | None = None  # a Dask event's name: set, it stops the run's workers
+    stop_file: str | None = None  # a file that, once there, stops the run's loky workers
     one_blas_thread: bool = True  # False: this is the run's only worker (see run_worker)
 
 
@@ -189,7 +190,8 @@ def _work(
 
 def _stop_condition(cfg: WorkerConfig, own_process: bool) -> Callable[[], bool]:
     """Whether to start no new trial: the deadline passed, the run's process died (a
-    loky worker outlives it when it is killed outright) or the run was stopped (Dask)."""
+    loky worker outlives it when it is killed outright) or the run was stopped (its
+    stop file is there, or its Dask event set)."""
     parent = os.getppid()
     event = None
     if cfg.stop_event is not None:
@@ -201,6 +203,8 @@ def _stop_condition(cfg: WorkerConfig, own_process: bool) -> Callable[[], bool]:
         if cfg.deadline is not None and time.time() >= cfg.deadline:
             return True
         if not own_process and event is None and os.getppid() != parent:
+            return True
+        if cfg.stop_file is not None and os.path.exists(cfg.stop_file):
             return True
         return event is not None and event.is_set()
 
