@@ -430,3 +430,26 @@ def test_list_leaves_an_empty_sqlite_file_alone(tmp_path):
     empty.touch()
     assert main(["list", "--storage", f"sqlite:///{empty}"]) == 2
     assert empty.stat().st_size == 0
+
+
+def test_a_bad_heartbeat_setting_or_storage_variable_is_a_usage_error(capsys, monkeypatch):
+    monkeypatch.setenv("TUNER_HEARTBEAT_INTERVAL", "abc")
+    assert main(["list", "--storage", "sqlite:///x.db"]) == 2
+    assert "TUNER_HEARTBEAT_INTERVAL must be a whole number of seconds" in capsys.readouterr().err
+    monkeypatch.delenv("TUNER_HEARTBEAT_INTERVAL")
+    monkeypatch.setenv("TUNER_STORAGE", "bogus://x")
+    assert main(["list"]) == 2
+    assert capsys.readouterr().err.startswith("tuner: $TUNER_STORAGE: 'bogus://x' is not a storage")
+
+
+def test_warnings_of_the_command_take_one_line(tmp_path, capsys):
+    out = tmp_path / "reports"
+    assert main(["run", str(study_file(tmp_path, name="torn", n_trials=1)), "--out", str(out),
+                 "--no-progress"]) == 0  # fmt: skip
+    journal = out / "torn" / "journal.log"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join(lines[:2]) + b'{"op_code": 5, "tri' + b"".join(lines[2:]))
+    listed = subprocess.run([sys.executable, "-m", "tuner.cli", "list", "--out", str(out)],
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    err = listed.stderr.splitlines()
+    assert len(err) == 1 and err[0].startswith("tuner: warning: ") and "torn record" in err[0]

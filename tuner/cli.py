@@ -14,6 +14,7 @@ import math
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -88,7 +89,8 @@ def _storage_arg(args: argparse.Namespace, fallback: str | None) -> str | None:
     try:
         args.storage_url = check_storage_url(storage)  # named if the storage fails
     except ValueError as exc:
-        raise UsageError(f"--storage: {exc}") from None
+        given = "--storage" if args.storage is not None else "$TUNER_STORAGE"
+        raise UsageError(f"{given}: {exc}") from None
     return storage
 
 
@@ -557,6 +559,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as the command's other messages: one line, no source quoted."""
+    text = _one_line(message if isinstance(message, Warning) else Warning(message))
+    return f"tuner: warning: {text}\n"
+
+
 def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -569,6 +577,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     quiet_libraries()
+    formatwarning, warnings.formatwarning = warnings.formatwarning, _one_line_warning
     # `kill PID` stops a run as Ctrl-C does: running trials are failed as interrupted.
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -606,6 +615,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     finally:
         signal.signal(signal.SIGTERM, previous)
+        warnings.formatwarning = formatwarning
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ __all__ = [
     "check_study_name",
     "default_storage",
     "driver_url",
+    "heartbeat_settings",
     "is_local_file",
     "load_existing_study",
     "mask_url",
@@ -159,8 +160,7 @@ def open_storage(storage: str | optuna.storages.BaseStorage) -> optuna.storages.
     if "://" in storage:
         return open_database(
             storage,
-            heartbeat_interval=_seconds_from_env("TUNER_HEARTBEAT_INTERVAL", 10),
-            grace_period=_seconds_from_env("TUNER_GRACE_PERIOD", 30),
+            **heartbeat_settings(),
         )
     return open_journal(storage)
 
@@ -175,6 +175,7 @@ def check_storage_url(storage: str) -> str:
         raise ValueError("must not be empty; leave it out for the default")
     if "://" not in storage:
         return storage
+    heartbeat_settings()  # a database's heartbeats come from the environment
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -186,6 +187,16 @@ def check_storage_url(storage: str) -> str:
             "URL such as sqlite:///studies.db or postgresql://user@host/db"
         ) from None
     return storage
+
+
+def heartbeat_settings() -> dict[str, int]:
+    """``heartbeat_interval`` and ``grace_period`` of a database storage, in seconds:
+    ``$TUNER_HEARTBEAT_INTERVAL`` (default 10) and ``$TUNER_GRACE_PERIOD`` (default 30).
+    Raises ``ValueError`` naming the variable when one is not a whole number >= 1."""
+    return {
+        "heartbeat_interval": _seconds_from_env("TUNER_HEARTBEAT_INTERVAL", 10),
+        "grace_period": _seconds_from_env("TUNER_GRACE_PERIOD", 30),
+    }
 
 
 def _seconds_from_env(name: str, default: int) -> int:
