@@ -654,3 +654,15 @@ def test_a_workers_stop_file_stops_it_before_its_next_trial(tmp_path):
     assert run_worker(cfg, 1).ran == 5  # no stop file: the whole budget
     stop.touch()
     assert run_worker(dataclasses.replace(cfg, n_trials=10), 1).ran == 0
+
+
+def test_a_new_worker_removes_the_lock_files_of_killed_ones():
+    dead = _dead_worker_id()  # a process that ended normally removes its own file ...
+    _, pid, token = dead.split(":")
+    folder = tuner.study.locks._lock_dir()
+    leftover = folder / f"{pid}-{token}"
+    leftover.touch()  # ... a killed one leaves it
+    code = "from tuner.study.locks import worker_id; worker_id()"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert not leftover.exists()
+    assert (folder / f"{os.getpid()}-{worker_id().split(':')[2]}").exists()  # ours stays

@@ -164,6 +164,7 @@ def worker_id() -> str:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)  # held, with the descriptor, for the process's life
         atexit.register(_remove, path)
+        _sweep(path.parent)
         _identity[pid] = f"{socket.gethostname()}:{pid}:{token}"
     return _identity[pid]
 
@@ -176,6 +177,20 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:  # alive, another user's
         return True
     return True
+
+
+def _sweep(folder: Path) -> None:
+    """Remove the lock files of workers that ended without removing theirs (killed)."""
+    for path in folder.iterdir():
+        with contextlib.suppress(OSError):
+            fd = os.open(path, os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: its process is gone
+                path.unlink()
+            except BlockingIOError:
+                pass  # held: a live worker's
+            finally:
+                os.close(fd)
 
 
 def _remove(path: Path) -> None:
