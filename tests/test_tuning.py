@@ -334,3 +334,7 @@ def test_optimizer_search_cv_takes_a_pipeline_fitting_its_first_steps_per_fold()
     # Each fold's scaler saw that fold's training rows only: as cross_validate would.
     objective_folds = search.study_.trials[0].user_attrs["fold_scores"]
     assert len(objective_folds) == 2
+    # Sample weights reach the step that trains, in the folds and in the refit.
+    weighted = OptimizerSearchCV(pipe, n_trials=2, cv=2, random_state=0)
+    weighted.fit(X, y, sample_weight=np.r_[np.ones(100), np.zeros(len(y) - 100)])
+    assert weighted.best_estimator_[-1].n_iter_ == 3

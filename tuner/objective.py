@@ -32,7 +32,9 @@ from .estimators import DivergenceError
 from .space import SearchSpace
 from .study.outcomes import Diverged
 
-__all__ = ["Objective", "final_estimator", "hold_out_test", "make_folds", "with_params"]
+__all__ = [
+    "Objective", "final_estimator", "for_final", "hold_out_test", "make_folds", "with_params"
+]
 
 
 def hold_out_test(estimator, X, y, fraction: float, random_state: int | None = 0) -> tuple:
@@ -84,13 +86,19 @@ def final_estimator(estimator: Any) -> Any:
     return estimator[-1] if isinstance(estimator, Pipeline) else estimator
 
 
+def for_final(estimator: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` addressed to the estimator that trains: ``step__name`` for the last step
+    of a ``Pipeline`` (for ``set_params`` and ``fit``), as they are otherwise."""
+    if not isinstance(estimator, Pipeline):
+        return params
+    name = estimator.steps[-1][0]
+    return {f"{name}__{key}": value for key, value in params.items()}
+
+
 def with_params(estimator: Any, params: dict[str, Any]) -> Any:
     """A clone of ``estimator`` with ``params`` set on the estimator that trains (the last
     step of a ``Pipeline``, whose other steps keep theirs)."""
-    if isinstance(estimator, Pipeline):
-        name = estimator.steps[-1][0]
-        params = {f"{name}__{key}": value for key, value in params.items()}
-    return clone(estimator).set_params(**params)
+    return clone(estimator).set_params(**for_final(estimator, params))
 
 
 def _rows(X: Any, index: np.ndarray) -> Any:

@@ -15,12 +15,11 @@ import scipy.sparse as sp
 from optuna.trial import TrialState
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
-from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .objective import Objective, final_estimator, make_folds, with_params
+from .objective import Objective, final_estimator, for_final, make_folds, with_params
 from .space import SearchSpace, schedule_horizon
 from .study import run_study
 from .study.allocation import ALLOCATIONS, EqualAllocation
@@ -220,9 +219,7 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         if self.refit:
             self.best_estimator_ = with_params(self.estimator, space.build(best.params))
             weights = {} if sample_weight is None else {"sample_weight": sample_weight}
-            if weights and isinstance(self.estimator, Pipeline):  # for the step that trains
-                weights = {f"{self.estimator.steps[-1][0]}__sample_weight": sample_weight}
-            self.best_estimator_.fit(X, y, **weights)
+            self.best_estimator_.fit(X, y, **for_final(self.estimator, weights))
             if hasattr(self.best_estimator_, "classes_"):
                 self.classes_ = self.best_estimator_.classes_
         return self
