@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import pickle
+import tempfile
 
 import numpy as np
 import optuna
@@ -248,8 +250,9 @@ def test_sample_weight_reaches_every_fold_and_the_refit():
     weighted = OptimizerSearchCV(est, **kwargs).fit(X, y, sample_weight=weights)
     draws = [[t.params for t in s.study_.trials] for s in (plain, weighted)]
     assert draws[0] == draws[1]  # the same draws (same seed) ...
-    assert not np.allclose(plain.cv_results_["mean_test_score"],
-                           weighted.cv_results_["mean_test_score"])  # ... scored otherwise
+    assert not np.allclose(
+        plain.cv_results_["mean_test_score"], weighted.cv_results_["mean_test_score"]
+    )  # ... scored otherwise
     best = weighted.study_.best_trial
     refit = clone(est).set_params(**SearchSpace(horizon=3).build(best.params))
     refit.fit(X, y, sample_weight=weights)
@@ -270,6 +273,32 @@ def test_a_stored_search_resumes_only_on_the_same_data(tmp_path):
                                    **{**kwargs, "cv": other.pop("cv", 2)})  # fmt: skip
         with pytest.raises(ValueError, match=r"'kept' .* was run on other data or folds"):
             search.fit(other["X"], other["y"])
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_search_without_storage_keeps_its_study_in_memory_and_pickles(
+    tmp_path, monkeypatch, n_jobs
+):
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X[:120])
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    search = OptimizerSearchCV(LogisticClassifier(max_epochs=2), n_trials=3, cv=2,
+                               n_jobs=n_jobs, random_state=0).fit(X, y[:120])  # fmt: skip
+    # One worker runs in memory; several share a temporary journal, gone once copied.
+    assert search.study_.user_attrs["storage"] == "in memory" or n_jobs > 1
+    assert not list(tmp_path.glob("tuner-search-*"))
+    again = pickle.loads(pickle.dumps(search))
+    assert [t.params for t in again.study_.trials] == [t.params for t in search.study_.trials]
+    np.testing.assert_array_equal(again.predict(X), search.predict(X))
+
+
+def test_run_study_keeps_an_in_memory_storage_to_one_worker_of_this_process():
+    objective = small_objective(*load_wine(return_X_y=True))
+    with pytest.raises(ValueError, match="in-memory storage lives in this process"):
+        run_study(objective, study_name="m", n_trials=1, n_jobs=2,
+                  storage=optuna.storages.InMemoryStorage())  # fmt: skip
+    with pytest.raises(TypeError, match="storage must be a database URL, a journal file"):
+        run_study(objective, study_name="m", n_trials=1, storage=object())
 
 
 def test_optimizer_search_cv_is_quiet_by_default(caplog):

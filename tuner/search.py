@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
+import contextlib
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import joblib
 import numpy as np
 import optuna
 import scipy.sparse as sp
+from optuna.storages import InMemoryStorage
 from optuna.trial import TrialState
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
@@ -24,6 +26,7 @@ from .space import SearchSpace, schedule_horizon
 from .study import run_study
 from .study.allocation import ALLOCATIONS, EqualAllocation
 from .study.outcomes import counts_towards_budget, error_of, is_baseline
+from .study.pool import worker_count
 from .study.pruning import fair_pruner_spec
 from .study.samplers import DEFAULT_PRUNER
 from .study.storage import StudyNotFoundError, load_existing_study, mask_url, open_storage
@@ -75,8 +78,10 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         Worker processes (-1: one per core).
     storage : str, optional
         Optuna storage URL or journal file to keep the study in (a study there
-        with the same name resumes if it ran on the same data and folds);
-        default: a temporary journal, copied into memory at the end.
+        with the same name resumes if it ran on the same data and folds).
+        Default: memory with one worker; with several, a temporary journal
+        file that they share, copied into memory at the end (``study_``
+        outlives the file).
     study_name : str, optional
         Default: a fresh unique name.
     sampler, pruner : str or mapping, optional
@@ -181,27 +186,19 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         data = _fingerprint(objective)
         if self.storage and self.study_name:
             _check_same_data(self.storage, name, data)
-        tmp = None if self.storage else Path(tempfile.mkdtemp(prefix="tuner-search-"))
-        try:
+        with _search_storage(self.storage, self.n_jobs) as storage:
             study = run_study(
-                objective, study_name=name, n_trials=self.n_trials,
-                storage=self.storage or str(tmp / "journal.log"), n_jobs=self.n_jobs,
-                sampler=self.sampler or "tpe", pruner=self._pruner(space), seed=seed,
-                timeout=self.timeout, progress=False,
+                objective, study_name=name, n_trials=self.n_trials, storage=storage,
+                n_jobs=self.n_jobs, sampler=self.sampler or "tpe", pruner=self._pruner(space),
+                seed=seed, timeout=self.timeout, progress=False,
                 study_attrs={"data": data, "allocation": self.allocation},
                 baselines=[space.complete(b) for b in self.baselines or ()],
                 allocation=(
                     EqualAllocation(tuple(space.optimizers)) if self.allocation == "equal" else None
                 ),
             )  # fmt: skip
-            if tmp is not None:  # keep the study once its temporary file is gone
-                memory = optuna.storages.InMemoryStorage()
-                source = open_storage(str(tmp / "journal.log"))
-                optuna.copy_study(from_study_name=name, from_storage=source, to_storage=memory)
-                study = optuna.load_study(study_name=name, storage=memory)
-        finally:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(storage, str) and not self.storage:  # outlive the temporary file
+                study = _in_memory(name, storage)
         self.study_ = study
         self.cv_results_ = _cv_results(study, len(objective.folds))
         self.n_trials_ = len(self.cv_results_["params"])
@@ -268,6 +265,27 @@ class OptimizerSearchCV(MetaEstimatorMixin, BaseEstimator):
         tags.regressor_tags = inner.regressor_tags
         tags.input_tags.sparse = inner.input_tags.sparse
         return tags
+
+
+@contextlib.contextmanager
+def _search_storage(storage: str | None, n_jobs: int) -> Iterator[str | InMemoryStorage]:
+    """Where a search keeps its study: the given storage; else, for one worker, memory
+    (the study lives in this process); for several, a temporary journal they share."""
+    if storage:
+        yield storage
+    elif worker_count(n_jobs) == 1:
+        yield InMemoryStorage()
+    else:
+        with tempfile.TemporaryDirectory(prefix="tuner-search-") as folder:
+            yield str(Path(folder) / "journal.log")
+
+
+def _in_memory(name: str, journal: str) -> optuna.Study:
+    """Study ``name`` of file ``journal`` copied into memory: it outlives the file and
+    pickles with the search."""
+    memory = InMemoryStorage()
+    optuna.copy_study(from_study_name=name, from_storage=open_storage(journal), to_storage=memory)
+    return optuna.load_study(study_name=name, storage=memory)
 
 
 def _fingerprint(objective: Objective) -> str:

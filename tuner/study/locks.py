@@ -85,18 +85,27 @@ class FlockLock:
         self.release()
 
 
+#: Guards the studies of in-memory storages, which only this process's threads share.
+_MEMORY_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
-def study_lock(storage: str, study_name: str) -> Iterator[None]:
+def study_lock(storage: str | object, study_name: str) -> Iterator[None]:
     """Hold the lock under which a study's trials are counted and started.
 
     A journal file is locked with its own append lock (one lock file beside
     it), a SQLite database with an ``flock`` beside it, PostgreSQL with an
     advisory lock on a connection of its own (released by the server when the
-    connection drops). Other databases have no portable lock: ``ValueError``.
+    connection drops), a storage object (Optuna's in-memory storage, which
+    lives in this process) with a lock of this process. Other databases have
+    no portable lock: ``ValueError``.
     """
     from .storage import driver_url, sqlite_path  # it imports this module
 
-    if "://" not in storage or storage.startswith("sqlite:///"):
+    if not isinstance(storage, str):
+        with _MEMORY_LOCK:
+            yield
+    elif "://" not in storage or storage.startswith("sqlite:///"):
         path = sqlite_path(storage)
         with FlockLock(storage if path is None else f"{path}.{study_name}"):
             yield

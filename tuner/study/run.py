@@ -97,7 +97,7 @@ def run_study(
     *,
     study_name: str,
     n_trials: int,
-    storage: str | None = None,
+    storage: str | optuna.storages.InMemoryStorage | None = None,
     n_jobs: int = 1,
     direction: str | None = None,
     sampler: str | Mapping[str, Any] | None = "tpe",
@@ -126,9 +126,11 @@ def run_study(
         Trials that should end on their own (complete, pruned or failed by an
         error of their own); trials cut short by a killed or interrupted run
         are run again and do not count.
-    storage : str, optional
+    storage : str or optuna.storages.InMemoryStorage, optional
         Optuna storage URL, or a journal file path. Default: the journal file
-        ``<directory>/<study_name>/journal.log``.
+        ``<directory>/<study_name>/journal.log``. An ``InMemoryStorage`` lives
+        in this process only: it takes ``n_jobs=1`` with loky, and the study
+        ends with the process.
     n_jobs : int, default=1
         Workers; -1 for one per core. With loky, worker 0 runs in this process
         (it starts at once, while the others start) and the rest in joblib's
@@ -217,6 +219,17 @@ def run_study(
             stacklevel=2,
         )
     check_backend(storage, backend, scheduler)
+    in_memory = isinstance(storage, optuna.storages.InMemoryStorage)
+    if not (in_memory or isinstance(storage, str)):
+        raise TypeError(
+            "storage must be a database URL, a journal file path or an "
+            f"optuna.storages.InMemoryStorage, got {type(storage).__name__}"
+        )
+    if in_memory and (n_workers > 1 or backend != "loky"):
+        raise ValueError(
+            "an in-memory storage lives in this process: it takes n_jobs=1 and backend='loky'; "
+            "give a journal file or a database URL for several workers"
+        )
     sampler_spec, pruner_spec = _spec(sampler, "tpe"), _spec(pruner, DEFAULT_PRUNER)
     make_sampler(
         sampler_spec["name"], seed, **{k: v for k, v in sampler_spec.items() if k != "name"}
@@ -226,7 +239,7 @@ def run_study(
         "sampler": sampler_spec,
         "pruner": pruner_spec,
         "seed": seed,
-        "storage": mask_url(storage),
+        "storage": "in memory" if in_memory else mask_url(storage),
         **(study_attrs or {}),
     }
     if allocation is not None:

@@ -73,9 +73,10 @@ SEEDS_PER_RUN = 1000
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    """What a worker needs: picklable, the storage given by URL or path."""
+    """What a worker needs: picklable, the storage given by URL or path (or an in-memory
+    storage, for the one worker of a run in this process)."""
 
-    storage: str
+    storage: str | optuna.storages.InMemoryStorage
     study_name: str
     objective: Callable[[optuna.Trial], float]
     n_trials: int  # the budget: trials that end on their own
