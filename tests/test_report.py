@@ -318,7 +318,13 @@ def test_a_password_in_an_error_message_is_masked():
     assert "postgresql://me:***@db.example/tuning" in report.trials["end"].iloc[0]
 
 
-def test_a_study_with_two_objectives_is_refused():
-    study = optuna.create_study(directions=["maximize", "minimize"])
-    with pytest.raises(ValueError, match="2 objectives"):
-        Report.from_study(study)
+def test_a_study_of_several_objectives_is_reported_by_its_first_the_score():
+    study = optuna.create_study(directions=["minimize", "minimize", "maximize"])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0, 2.0), n_trials=4)
+    report = Report.from_study(study)
+    assert report.direction == "minimize" and not report.problems
+    assert report.objectives == ("score", "objective_2", "objective_3")
+    assert report.trials["value"].tolist() == [t.values[0] for t in study.trials]
+    assert report.trials[["objective_2", "objective_3"]].values.tolist() == [[1.0, 2.0]] * 4
+    assert report.best.value == min(t.values[0] for t in study.trials)
+    assert "pareto" not in report.plot_names  # a front of score against fit time only

@@ -29,24 +29,27 @@ from test_report_studies import make_study, make_trial
 from tuner.final import FinalFit
 from tuner.report import Report
 from tuner.report.display import SUMMARY_NOTES, number_format, summary_display, trials_display
+from tuner.report.plots import pareto_front
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("constant", "cosine", "exponential")
 EPOCHS = 100
 #: Figures whose panels show one quantity on an axis, and so share it.
-SHARED = {"curves": "x", "lr_score": "xy", "schedules": "xy", "importances": "x"}
+SHARED = {"pareto": "xy", "curves": "x", "lr_score": "xy", "schedules": "xy", "importances": "x"}
 
 
 def synthetic_study(
     n_optimizers: int, task: str, seed: int, per_optimizer: int = 6,
-    lr_range: tuple[float, float] = (1e-4, 0.5),
+    lr_range: tuple[float, float] = (1e-4, 0.5), objectives: tuple[str, ...] = ("score",),
 ) -> optuna.Study:  # fmt: skip
     """A study as a run records it: trials of ``n_optimizers`` optimizers, some pruned early or
     diverged, per-epoch curves, and final fits of each optimizer's best.
 
     ``task`` is ``"classification"`` (accuracies in 0..1) or ``"regression"`` (negative mean
-    squared errors from about -3e3 to -3e4).
+    squared errors from about -3e3 to -3e4). With ``objectives=("score", "fit_time")``, a
+    study of score against fit time: trials complete or diverge (none is pruned).
     """
+    two = len(objectives) > 1
     rng = np.random.default_rng(seed)
     names = OPTIMIZERS[:n_optimizers]
     distributions = {
@@ -56,8 +59,9 @@ def synthetic_study(
     }
     study = optuna.create_study(
         storage=optuna.storages.InMemoryStorage(), study_name=f"{task}-{n_optimizers}",
-        direction="maximize",
+        directions=["maximize", "minimize"] if two else ["maximize"],
     )  # fmt: skip
+    study.set_user_attr("objectives", list(objectives))
     epoch = np.arange(EPOCHS)
     for number in range(n_optimizers * per_optimizer):
         params = {
@@ -73,28 +77,32 @@ def synthetic_study(
         score = final + (start - final) * np.exp(-epoch / rng.uniform(2, 30))
         factor = {"constant": np.ones(EPOCHS), "cosine": (1 + np.cos(np.pi * epoch / EPOCHS)) / 2,
                   "exponential": 0.95**epoch}[params["schedule"]]  # fmt: skip
-        kind = rng.choice(["complete", "pruned", "diverged"], p=[0.7, 0.2, 0.1])
+        kind = rng.choice(["complete", "pruned", "diverged"], p=[0.9, 0, 0.1] if two else
+                          [0.7, 0.2, 0.1])  # fmt: skip
         epochs = EPOCHS if kind == "complete" else int(rng.integers(2, 30))
         scores = [float(s) for s in score[:epochs]]
         end = {"complete": "complete", "pruned": f"pruned at epoch {epochs}",
                "diverged": f"diverged at epoch {epochs}: loss is inf"}[kind]  # fmt: skip
         curves = {"loss": list(1.0 / (epoch[:epochs] + 1.0)), "score": scores,
                   "lr": [float(v) for v in params["lr"] * factor[:epochs]]}  # fmt: skip
+        fit_time = epochs * rng.uniform(0.01, 0.05)
+        values = [scores[-1], fit_time] if two else [scores[-1]]
         study.add_trial(create_trial(
             state=TrialState.COMPLETE if kind == "complete" else TrialState.PRUNED,
-            value=scores[-1] if kind == "complete" else None,
+            values=values if kind == "complete" else None,
             params=params, distributions=distributions,
             user_attrs={"curves": curves, "epochs": epochs, "end": end,
                         "fold_scores": [scores[-1] * 0.99, scores[-1] * 1.01]},
-            intermediate_values=dict(enumerate(scores, start=1)),
+            intermediate_values={} if two else dict(enumerate(scores, start=1)),
         ))  # fmt: skip
     for name in names:
         done = [t for t in study.get_trials(states=(TrialState.COMPLETE,))
                 if t.params["optimizer"] == name]  # fmt: skip
         if done:
-            best = max(done, key=lambda t: t.value)
+            best = max(done, key=lambda t: t.values[0])
             for s in range(3):
-                fit = FinalFit(name, s, best.number, best.value * rng.uniform(0.97, 1.03), 0.1)
+                score = best.values[0] * rng.uniform(0.97, 1.03)
+                fit = FinalFit(name, s, best.number, score, 0.1)
                 study.set_user_attr(fit.key, dataclasses.asdict(fit))
     return study
 
@@ -104,13 +112,15 @@ def report_of(study: optuna.Study) -> Report:
     return Report.from_study(study, evaluator=evaluator, n_boot=200)
 
 
-CASES = [(n, task) for n in (1, 3, 7) for task in ("classification", "regression")]
+PARETO = ("score", "fit_time")
+CASES = [(n, task, ("score",)) for n in (1, 3, 7) for task in ("classification", "regression")]
+CASES += [(1, "regression", PARETO), (7, "classification", PARETO)]
 
 
-@pytest.fixture(scope="module", params=CASES, ids=[f"{n}-{task}" for n, task in CASES])
+@pytest.fixture(scope="module", params=CASES, ids=[f"{n}-{task}-{len(o)}" for n, task, o in CASES])
 def report(request) -> Report:
-    n, task = request.param
-    return report_of(synthetic_study(n, task, seed=n))
+    n, task, objectives = request.param
+    return report_of(synthetic_study(n, task, seed=n, objectives=objectives))
 
 
 # -- measuring a drawn figure ----------------------------------------------------------
@@ -183,6 +193,8 @@ def test_every_figure_is_readable(report):
 def test_panels_of_one_quantity_share_its_axis(report):
     figures = report.figures()
     for name, which in SHARED.items():
+        if name not in figures:  # the Pareto fronts: studies of score against fit time only
+            continue
         axes = [ax for ax in figures[name].axes if ax.axison]  # none: it says why it is empty
         if "x" in which:
             assert len({ax.get_xlim() for ax in axes}) <= 1, name
@@ -254,12 +266,24 @@ def test_a_report_shows_itself_in_a_notebook(report):
     assert escape(report.verdict.reason) in html
     assert '<table class="summary">' in html
     images = re.findall(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]+"', html)
-    assert len(images) == 3  # best of k, test scores, learning curves
+    # Best of k, test scores, learning curves; first score against fit time, for a study of both.
+    assert len(images) == (4 if report.objectives == PARETO else 3)
     assert "<html" not in html and "<body" not in html  # a fragment, not a page
+
+
+@pytest.mark.parametrize(
+    ("maximize", "expected"),
+    [(True, [1, 1, 1, 0, 0, 1]), (False, [0, 1, 0, 1, 0, 0])],
+)
+def test_the_pareto_front_is_the_set_no_other_point_beats_on_both(maximize, expected):
+    score = [0.9, 0.8, 0.95, 0.7, np.nan, 0.9]  # the last one ties the first: both stay
+    cost = [2.0, 1.0, 5.0, 1.5, 0.1, 2.0]
+    assert pareto_front(score, cost, maximize).tolist() == [bool(e) for e in expected]
 
 
 def test_figures_are_the_plots_by_name(report):
     figures = report.figures()
-    assert list(figures) == ["history", "curves", "best_of_k", "lr_score", "schedules",
+    pareto = ["pareto"] if report.objectives == PARETO else []
+    assert list(figures) == [*pareto, "history", "curves", "best_of_k", "lr_score", "schedules",
                              "importances", "test_scores"]  # fmt: skip
     assert all(isinstance(f, Figure) for f in figures.values())

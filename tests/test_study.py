@@ -535,6 +535,29 @@ def test_a_study_states_its_direction_and_a_resume_may_not_change_it(tmp_path):
         run_study(plain, study_name="d", n_trials=21, directory=tmp_path, direction="maximize")
 
 
+def test_a_study_of_two_objectives_runs_unpruned_trials_told_both_values(tmp_path):
+    def two(trial: optuna.Trial) -> tuple[float, float]:
+        x = trial.suggest_float("x", 0, 1)
+        return (x, 1 - x) if x < 0.8 else x  # one value where two are due: a failure
+
+    both = ("maximize", "minimize")
+    with pytest.raises(ValueError, match=r"cannot prune its trials .* got 'median'"):
+        run_study(two, study_name="two", n_trials=1, directory=tmp_path, direction=both,
+                  pruner="median")  # fmt: skip
+    study = run_study(two, study_name="two", n_trials=12, directory=tmp_path, seed=0,
+                      direction=both, sampler="random")  # fmt: skip
+    assert study.user_attrs["pruner"] == {"name": "none"}
+    for t in study.trials:
+        if t.params["x"] < 0.8:
+            assert outcome_of(t) is Outcome.COMPLETE
+            assert t.values == [t.params["x"], 1 - t.params["x"]]
+        else:
+            assert error_of(t).endswith("not 2 scores (one per objective)")
+    assert tally(study.trials).counted == 12
+    with pytest.raises(ValueError, match=r"exists with direction \(maximize, minimize\), not "):
+        run_study(two, study_name="two", n_trials=13, directory=tmp_path, direction="maximize")
+
+
 def test_ctrl_c_fails_the_trial_and_queues_its_parameters_again(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run_study(InterruptedObjective(), study_name="again", n_trials=3, directory=tmp_path)

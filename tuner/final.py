@@ -37,6 +37,7 @@ from sklearn.preprocessing import StandardScaler
 
 from .space import SearchSpace
 from .study.allocation import assigned
+from .study.outcomes import best_scored, directions_of
 from .study.storage import retry
 
 __all__ = [
@@ -91,14 +92,15 @@ def final_fits(attrs: Mapping[str, Any]) -> list[FinalFit]:
 
 
 def best_per_optimizer(study: optuna.Study) -> dict[str, FrozenTrial]:
-    """Each optimizer's best completed trial (the first on ties), by cross-validation score."""
-    sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
-    best: dict[str, FrozenTrial] = {}
+    """Each optimizer's best completed trial (the first on ties), by cross-validation score
+    (the first objective of a study of several)."""
+    trials: dict[str, list[FrozenTrial]] = {}
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         name = assigned(t)
-        if name is not None and (name not in best or sign * t.value > sign * best[name].value):
-            best[name] = t
-    return best
+        if name is not None:
+            trials.setdefault(name, []).append(t)
+    direction = directions_of(study)[0]
+    return {name: best_scored(group, direction) for name, group in trials.items()}
 
 
 def missing_fits(study: optuna.Study, seeds: int) -> list[tuple[str, FrozenTrial, int]]:

@@ -32,6 +32,7 @@ from optuna.importance import BaseImportanceEvaluator, FanovaImportanceEvaluator
 from optuna.trial import TrialState
 
 from ..space import SearchSpace
+from ..study.outcomes import directions_of
 from ..study.storage import load_existing_study, mask_url
 from ..studyfile import StudySpec
 from . import plots
@@ -72,6 +73,7 @@ class Report:
     ----------
     study_name : str
     direction : {"maximize", "minimize"}
+        The score's: the study's direction, or its first objective's.
     attrs : dict
         The study's user attributes (sampler, pruner, seed, storage, ...),
         with any storage password masked.
@@ -108,6 +110,11 @@ class Report:
     problems : tuple of ReportProblem
         Parts that could not be built, each replaced by an empty stand-in
         (see :mod:`tuner.report.problems`); empty for a report without any.
+    objectives : tuple of str
+        The study's objectives: ``("score",)``, or ``("score", "fit_time")``
+        for a study of score against fit time (``[study] objectives``), whose
+        trials table has a ``fit_time`` column and whose report adds the
+        ``"pareto"`` figure. Every other part ranks trials by the score alone.
     """
 
     study_name: str
@@ -128,6 +135,7 @@ class Report:
     importance_method: str = "fANOVA"
     n_boot: int = N_BOOT
     seed: int = 0
+    objectives: tuple[str, ...] = ("score",)
 
     @classmethod
     def from_study(
@@ -149,7 +157,10 @@ class Report:
         Parameters
         ----------
         study : optuna.Study
-            A single-objective study, finished or still running.
+            A study, finished or still running. With several objectives, the
+            first is the score that the tables, the verdict and the best trial
+            go by; the others are named by the study's ``objectives`` user
+            attribute (``objective_2``... when it has none).
         spec : StudySpec, optional
             The study file's spec. Default: the one the study recorded (its
             user attribute ``"spec"``), so that a report of a stored study is
@@ -186,20 +197,16 @@ class Report:
         Raises
         ------
         ValueError
-            For a study with several objectives, a confidence outside (0, 1),
-            ``k`` or ``n_boot`` below 1. Whatever the study holds, every other
-            failure leaves out only the part it happened in (:attr:`problems`).
+            For a confidence outside (0, 1), ``k`` or ``n_boot`` below 1.
+            Whatever the study holds, every other failure leaves out only
+            the part it happened in (:attr:`problems`).
         """
-        if len(study.directions) != 1:
-            raise ValueError(
-                f"study {study.study_name!r} has {len(study.directions)} objectives; "
-                "reports cover single-objective studies"
-            )
         confidence = _confidence(confidence, study.user_attrs)
         k = check_budget(k)
         if n_boot < 1:
             raise ValueError(f"n_boot must be a positive number of resamples, got {n_boot}")
-        direction = study.direction.name.lower()
+        direction = directions_of(study)[0]
+        objectives = _objectives(study)
         maximize = direction == "maximize"
         snapshot = study.get_trials(deepcopy=False)  # one read: every table sees the same trials
         problems: list[ReportProblem] = []
@@ -212,7 +219,9 @@ class Report:
             space = part("space", partial(_space, spec), None)
         shown = reported_trials(snapshot, include_interrupted)
         trials = part(
-            "trials", partial(trials_table, snapshot, include_interrupted), trials_table([])
+            "trials",
+            partial(trials_table, snapshot, include_interrupted, objectives),
+            trials_table([], objectives=objectives),
         )
         curves = part(
             "curves", partial(curves_table, snapshot, include_interrupted), curves_table([])
@@ -275,6 +284,7 @@ class Report:
             importance_method=_method(evaluator),
             n_boot=n_boot,
             seed=seed,
+            objectives=objectives,
         )
 
     @classmethod
@@ -297,6 +307,7 @@ class Report:
         """The plot ``name`` (a key of :data:`tuner.report.plots.SIZES`), drawn from the
         tables :data:`tuner.report.plots.PLOT_TABLES` names; see :meth:`figures`."""
         draw: dict[str, Callable[[], Figure]] = {
+            "pareto": lambda: plots.pareto_figure(self.trials, self.maximize),
             "history": lambda: plots.history_figure(self.trials, self.maximize),
             "curves": lambda: plots.curves_figure(self.trials, self.curves, self.maximize),
             "best_of_k": lambda: plots.best_of_k_figure(
@@ -326,7 +337,9 @@ class Report:
             rate), ``"schedules"`` (the schedule shapes used),
             ``"importances"`` (parameter importances) and ``"test_scores"``
             (each optimizer's best refit with several seeds, on the test
-            split). Each has the fixed size :data:`tuner.report.plots.SIZES`;
+            split); first ``"pareto"`` (score against fit time, each
+            optimizer's Pareto front) for a study of both. Each has the
+            fixed size :data:`tuner.report.plots.SIZES`;
             a plot without data says why in its axes. The figures are not
             attached to pyplot: show one in a notebook by making it the
             cell's value, or save it with ``figure.savefig(path)``.
@@ -336,7 +349,14 @@ class Report:
         >>> figures = report.figures()
         >>> figures["curves"].savefig("curves.svg")
         """
-        return {name: self.figure(name) for name in plots.SIZES}
+        return {name: self.figure(name) for name in self.plot_names}
+
+    @property
+    def plot_names(self) -> tuple[str, ...]:
+        """The report's plots, in page order: every key of :data:`tuner.report.plots.SIZES`,
+        the ``"pareto"`` plot only for a study of score against fit time."""
+        pareto = "fit_time" in self.objectives
+        return tuple(name for name in plots.SIZES if pareto or name != "pareto")
 
     def _repr_html_(self) -> str:
         """The report in a notebook (Jupyter calls this): the best trial, the verdict,
@@ -347,6 +367,17 @@ class Report:
     def save(self, out_dir: str | Path = "reports", formats: Iterable[str] | None = None) -> Path:
         """Write the report files to ``out_dir/<study>/``; see :func:`write_report`."""
         return write_report(self, out_dir, formats)
+
+
+def _objectives(study: optuna.Study) -> tuple[str, ...]:
+    """The names of the study's objectives: as it recorded them, else ``score`` and
+    ``objective_2``, ``objective_3``..."""
+    n = len(study.directions)
+    recorded = study.user_attrs.get("objectives")
+    named = isinstance(recorded, list) and all(isinstance(r, str) for r in recorded)
+    if named and len(recorded) == n:
+        return ("score", *recorded[1:])
+    return ("score", *(f"objective_{i}" for i in range(2, n + 1)))
 
 
 def _confidence(confidence: float | None, attrs: Mapping[str, Any]) -> float:

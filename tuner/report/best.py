@@ -12,12 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 import optim
 
 from .. import estimators
 from ..space import SearchSpace
+from ..study.outcomes import best_scored, score_of
 from ..studyfile import StudySpec
 from .pysource import argument_lines
 from .rebuild import study_code
@@ -65,19 +66,19 @@ def best_trial(
     :func:`tuner.report.rebuild.study_code`; without, ``estimator`` and
     ``space`` are passed to :func:`estimator_code`.
     """
-    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    if not complete:
+    direction = "maximize" if maximize else "minimize"
+    best = best_scored(sorted(trials, key=lambda t: t.number), direction)
+    if best is None:
         return None
-    sign = 1.0 if maximize else -1.0
-    best = max(sorted(complete, key=lambda t: t.number), key=lambda t: sign * t.value)
+    value = float(score_of(best))
     if spec is not None and space is not None:
         try:
-            code = study_code(best.params, spec, space, best.number, float(best.value))
+            code = study_code(best.params, spec, space, best.number, value)
         except (ValueError, TypeError):  # an unknown class, a bad value, a missing argument
             code = None
     else:
         code = estimator_code(best.params, estimator, space)
-    return BestTrial(best.number, float(best.value), dict(best.params), code)
+    return BestTrial(best.number, value, dict(best.params), code)
 
 
 def estimator_code(

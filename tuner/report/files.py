@@ -32,7 +32,6 @@ import pandas as pd
 from ..study.storage import check_study_name
 from .display import SUMMARY_NOTES, SUMMARY_NUMERIC, markdown_table, summary_display
 from .page import plot_images, render_page
-from .plots import SIZES
 from .problems import find_problem, guarded
 
 if TYPE_CHECKING:
@@ -114,8 +113,9 @@ def write_report(
     verdict = json.dumps(report.verdict.to_dict(), indent=2, sort_keys=True, allow_nan=False)
     _write(folder / "verdict.json", verdict + "\n")
     problems = list(report.problems)
-    images = plot_images(report, SIZES, problems) if {"png", "html"} & set(chosen) else {}
-    plots = {f"{name}.png": partial(images.get, name) for name in SIZES if "png" in chosen}
+    names = report.plot_names
+    images = plot_images(report, names, problems) if {"png", "html"} & set(chosen) else {}
+    plots = {f"{name}.png": partial(images.get, name) for name in names if "png" in chosen}
     files = _files(report, chosen) | plots
     for name, make in files.items():
         data = guarded(problems, name, make, None)

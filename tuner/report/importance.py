@@ -25,8 +25,9 @@ import numpy as np
 import optuna
 import pandas as pd
 from optuna.importance import BaseImportanceEvaluator, FanovaImportanceEvaluator
-from optuna.trial import FrozenTrial, TrialState, create_trial
+from optuna.trial import FrozenTrial, create_trial
 
+from ..study.outcomes import score_of
 from .display import format_number
 from .problems import ReportProblem, guarded
 from .tables import ALL, categories
@@ -99,7 +100,7 @@ def param_importances(
         The table, the notes on what was left out, and the scopes that failed.
     """
     evaluator = evaluator or FanovaImportanceEvaluator(seed=0)
-    complete = [t for t in trials if t.state == TrialState.COMPLETE and _finite(t.value)]
+    complete = [t for t in trials if _finite(score_of(t))]
     names = list(dict.fromkeys(t.params["optimizer"] for t in complete if "optimizer" in t.params))
     scopes = {ALL: complete} | {
         name: [t for t in complete if t.params.get("optimizer") == name] for name in names
@@ -139,7 +140,7 @@ def _importances(
     trials: list[FrozenTrial], direction: str, evaluator: BaseImportanceEvaluator
 ) -> tuple[dict[str, float], list[str]]:
     """One scope's importances, and notes on what it leaves out."""
-    values = [t.value for t in trials]
+    values = [score_of(t) for t in trials]
     if min(values) == max(values):
         score = format_number(float(values[0]))
         return {}, [
@@ -159,8 +160,8 @@ def _importances(
         return {}, notes
     scale = max(abs(v) for v in values)  # > 0: the values differ
     scaled = [
-        create_trial(value=t.value / scale, params=t.params, distributions=t.distributions)
-        for t in trials
+        create_trial(value=v / scale, params=t.params, distributions=t.distributions)
+        for t, v in zip(trials, values)
     ]
     with _quiet():
         # A throw-away study holds just this scope's trials: Optuna takes a study only.

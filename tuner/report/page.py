@@ -37,7 +37,7 @@ from .display import (
     trials_display,
 )
 from .heldout import score_statistics
-from .plots import PLOT_TABLES, SIZES, png_bytes
+from .plots import PLOT_TABLES, png_bytes
 from .problems import ReportProblem, find_problem, guarded
 from .tables import ALL, baseline_table
 
@@ -48,6 +48,9 @@ __all__ = ["CAPTIONS", "NOTEBOOK_PLOTS", "notebook_html", "plot_images", "render
 
 #: What each plot shows, under it on the page.
 CAPTIONS = {
+    "pareto": "Score against the time the trial's folds took to train, per optimizer: each "
+    "optimizer's Pareto front (the trials that no other of its trials beats on both score and "
+    "time) as a line through its marked trials, the front of all optimizers dashed.",
     "history": "Score of every trial in the order they ran, coloured by optimizer; "
     "the line is the best score so far.",
     "curves": "Validation score per epoch of the best trials of each optimizer, "
@@ -142,7 +145,7 @@ def render_page(
         '<h2 id="best">Best trial</h2>',
         section("best trial", lambda: _best(report), "best"),
         '<h2 id="plots">Plots</h2>',
-        *(plot(name) for name in SIZES if name != "test_scores"),
+        *(plot(name) for name in report.plot_names if name != "test_scores"),
         f'<h2 id="trials">All trials ({len(report.trials)})</h2>',
         section("trials", lambda: _trials_table(report.trials), "trials"),
     ]
@@ -167,12 +170,14 @@ def notebook_html(report: Report) -> str:
 
     The best trial and the verdict, the summary with the notes on its
     columns, then the plots of :data:`NOTEBOOK_PLOTS` as inline PNGs (the test
-    scores only when a final fit was scored). A part that cannot be shown is
-    replaced by its reason, as on the page.
+    scores only when a final fit was scored), after the Pareto fronts of a
+    study of score against fit time. A part that cannot be shown is replaced
+    by its reason, as on the page.
     """
     problems = list(report.problems)
     scored = np.isfinite(report.final["test_score"]).any()
-    names = [name for name in NOTEBOOK_PLOTS if name != "test_scores" or scored]
+    names = [name for name in ("pareto", *NOTEBOOK_PLOTS) if name in report.plot_names]
+    names = [name for name in names if name != "test_scores" or scored]
     images = plot_images(report, names, problems)
     parts = [
         f'<div class="tuner-report"><style>{_NOTEBOOK_CSS}</style>',

@@ -19,7 +19,7 @@ import pandas as pd
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from ..study.outcomes import Outcome, error_of, is_baseline, outcome_of, worker_of
+from ..study.outcomes import Outcome, error_of, is_baseline, outcome_of, score_of, worker_of
 from ..study.storage import mask_url
 
 __all__ = [
@@ -90,7 +90,7 @@ def _row(trial: FrozenTrial) -> dict[str, Any]:
     return {
         "number": trial.number,
         "state": trial.state.name.lower(),
-        "value": trial.value if trial.state == TrialState.COMPLETE else None,
+        "value": score_of(trial),
         "start": trial.datetime_start,
         "duration_s": (
             (trial.datetime_complete - trial.datetime_start).total_seconds() if ended else None
@@ -106,7 +106,11 @@ def _row(trial: FrozenTrial) -> dict[str, Any]:
     }
 
 
-def trials_table(trials: Sequence[FrozenTrial], include_interrupted: bool = False) -> pd.DataFrame:
+def trials_table(
+    trials: Sequence[FrozenTrial],
+    include_interrupted: bool = False,
+    objectives: Sequence[str] = ("score",),
+) -> pd.DataFrame:
     """One row per trial: state, value, timing, every sampled parameter, how it ended.
 
     Parameters
@@ -115,6 +119,9 @@ def trials_table(trials: Sequence[FrozenTrial], include_interrupted: bool = Fals
         A study's trials (``study.get_trials()``).
     include_interrupted : bool, default=False
         Also show trials cut short by an interrupted run (see the module docstring).
+    objectives : sequence of str, default=("score",)
+        The names of the study's objectives; the first is the score (``value``),
+        each other one gets a column of its own after ``value``.
 
     Returns
     -------
@@ -122,7 +129,9 @@ def trials_table(trials: Sequence[FrozenTrial], include_interrupted: bool = Fals
         Columns, in order:
 
         - ``number`` (int64), ``state`` (category: complete, pruned, fail, running),
-          ``value`` (float64; NaN unless complete), ``start`` (datetime64),
+          ``value`` (float64: the score, the first objective; NaN unless
+          complete), one float64 column per further objective (named as it is,
+          ``fit_time`` for example), ``start`` (datetime64),
           ``duration_s`` (float64 seconds; NaN while running), ``worker``
           (category, ``"host:pid"``);
         - ``optimizer``, ``schedule`` (category), then every other sampled
@@ -141,6 +150,9 @@ def trials_table(trials: Sequence[FrozenTrial], include_interrupted: bool = Fals
     head = pd.DataFrame({c: [r[c] for r in rows] for c in _HEAD})
     tail = pd.DataFrame({c: [r[c] for r in rows] for c in _TAIL})
     head = head.astype({"number": "int64", "value": "float64", "duration_s": "float64"})
+    for i, name in enumerate(objectives[1:], start=1):
+        values = [t.values[i] if score_of(t) is not None else np.nan for t in shown]
+        head.insert(head.columns.get_loc("value") + i, name, np.asarray(values, dtype=float))
     head["state"] = pd.Categorical(head["state"], categories=_STATES)
     head["start"] = pd.to_datetime(head["start"]).astype("datetime64[us]")  # Python datetimes
     head["worker"] = head["worker"].astype("category")

@@ -21,15 +21,16 @@ The worker that runs a trial records itself as it starts it
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["Diverged", "Outcome", "Tally", "baseline_attrs", "counts_towards_budget", "error_of",
-           "is_baseline", "outcome_of", "record_outcome", "record_worker", "sampler_seed_of",
-           "tally", "worker_of"]  # fmt: skip
+__all__ = ["Diverged", "Outcome", "Tally", "baseline_attrs", "best_scored", "counts_towards_budget",
+           "directions_of", "error_of", "is_baseline", "outcome_of", "record_outcome",
+           "record_worker", "sampler_seed_of", "score_of", "tally", "worker_of"]  # fmt: skip
 
 #: Trial user attributes of the protocol (nowhere else spelled out).
 _OUTCOME, _ERROR, _END, _WORKER, _BASELINE = "outcome", "error", "end", "worker", "baseline"
@@ -112,6 +113,36 @@ def outcome_of(trial: FrozenTrial) -> Outcome | None:
 def error_of(trial: FrozenTrial) -> str | None:
     """The error a ``failed`` trial's objective raised (``"Type: message"``); else None."""
     return trial.user_attrs.get(_ERROR) if outcome_of(trial) is Outcome.FAILED else None
+
+
+def directions_of(study: optuna.Study) -> tuple[str, ...]:
+    """``("maximize",)``, ``("maximize", "minimize")``...: one direction per objective."""
+    return tuple(d.name.lower() for d in study.directions)
+
+
+def score_of(trial: FrozenTrial) -> float | None:
+    """A complete trial's score: its value, or its first objective's in a study of
+    several (the first objective is the score; the others, such as fit time, are
+    costs). None for any other trial."""
+    if trial.state != TrialState.COMPLETE or not trial.values:
+        return None
+    return trial.values[0]
+
+
+def best_scored(trials: Iterable[FrozenTrial], direction: str) -> FrozenTrial | None:
+    """The complete trial with the best score (the earliest of equals); None if none.
+
+    ``direction`` is the score's: ``"maximize"`` or ``"minimize"``. With one
+    objective this is ``Study.best_trial``; with several it ranks by the score
+    alone, where Optuna's ``best_trials`` is the whole Pareto front.
+    """
+    sign = 1.0 if direction == "maximize" else -1.0
+    best, best_value = None, -math.inf
+    for trial in trials:
+        value = score_of(trial)
+        if value is not None and not math.isnan(value) and sign * value > best_value:
+            best, best_value = trial, sign * value
+    return best
 
 
 def counts_towards_budget(trial: FrozenTrial) -> bool:

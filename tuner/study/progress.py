@@ -9,7 +9,7 @@ from typing import TextIO
 
 import optuna
 
-from .outcomes import tally
+from .outcomes import best_scored, directions_of, score_of, tally
 
 __all__ = ["ProgressBar"]
 
@@ -54,7 +54,8 @@ class ProgressBar:
 
     def line(self) -> str:
         """The current progress line."""
-        c = self._tally()
+        trials = self.study.get_trials(deepcopy=False)  # one read for the counts and the best
+        c = tally(trials)
         n = min(c.counted, self.n_trials)
         width = 24
         filled = int(width * n / self.n_trials)
@@ -63,10 +64,8 @@ class ProgressBar:
         remaining = "?"
         if ran > 0 and n < self.n_trials:
             remaining = _clock(elapsed / ran * (self.n_trials - n))
-        try:
-            best = f"{self.study.best_value:.4g}"
-        except ValueError:  # no completed trial yet
-            best = "-"
+        best = best_scored(trials, directions_of(self.study)[0])
+        best = "-" if best is None else f"{score_of(best):.4g}"
         return (
             f"[{'#' * filled}{'.' * (width - filled)}] {n}/{self.n_trials} "
             f"({c.complete} done, {c.pruned + c.diverged} pruned, {c.failed} failed, "

@@ -24,7 +24,7 @@ from optuna.trial import TrialState
 
 from .allocation import EqualAllocation, assign
 from .locks import study_lock
-from .outcomes import baseline_attrs, tally
+from .outcomes import baseline_attrs, directions_of, tally
 from .pool import Pool, check_backend, open_pool, worker_count
 from .progress import ProgressBar
 from .samplers import DEFAULT_PRUNER, make_pruner, make_sampler
@@ -65,31 +65,57 @@ def _spec(value: str | Mapping[str, Any] | None, default: str) -> dict[str, Any]
 def create_study(
     study_name: str,
     storage: str | optuna.storages.BaseStorage,
-    direction: str = "maximize",
+    direction: str | Sequence[str] = "maximize",
     user_attrs: Mapping[str, Any] | None = None,
 ) -> optuna.Study:
-    """Create the study in ``storage``, or load it; record ``user_attrs`` on creation."""
+    """Create the study in ``storage``, or load it; record ``user_attrs`` on creation.
+
+    ``direction`` is one direction, or one per objective of a multi-objective
+    study; an existing study must have been created with the same.
+    """
+    directions = _check_directions(direction)
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "A new study created" line
     try:
         study = optuna.create_study(
             study_name=study_name,
             storage=open_storage(storage),
-            direction=direction,
+            directions=directions,
             load_if_exists=True,
         )
     finally:
         optuna.logging.set_verbosity(verbosity)
-    if study.direction.name.lower() != direction:
+    if directions_of(study) != directions:
         raise ValueError(
-            f"study {study_name!r} exists with direction {study.direction.name.lower()}, "
-            f"not {direction}: run it as it began, or start over under another name or "
-            f"after `tuner delete {study_name}` (with the same --storage)"
+            f"study {study_name!r} exists with direction {_said(directions_of(study))}, "
+            f"not {_said(directions)}: run it as it began, or start over under another name "
+            f"or after `tuner delete {study_name}` (with the same --storage)"
         )
     for key, value in (user_attrs or {}).items():
         if key not in study.user_attrs:
             study.set_user_attr(key, value)
     return study
+
+
+def _check_directions(direction: Any) -> tuple[str, ...]:
+    """``direction`` as a tuple of one direction per objective; ``ValueError`` if it is
+    not ``"maximize"``, ``"minimize"`` or a non-empty sequence of them."""
+    directions = (direction,) if isinstance(direction, str) else direction
+    if (
+        not isinstance(directions, Sequence)
+        or not directions
+        or any(d not in ("maximize", "minimize") for d in directions)
+    ):
+        raise ValueError(
+            "direction must be 'maximize' or 'minimize' (whether a higher objective value is "
+            "better), or one of them per objective, got "
+            f"{direction!r}; an objective may say it in a `direction` attribute"
+        )
+    return tuple(directions)
+
+
+def _said(directions: tuple[str, ...]) -> str:
+    return directions[0] if len(directions) == 1 else "(" + ", ".join(directions) + ")"
 
 
 def run_study(
@@ -99,9 +125,9 @@ def run_study(
     n_trials: int,
     storage: str | optuna.storages.InMemoryStorage | None = None,
     n_jobs: int = 1,
-    direction: str | None = None,
+    direction: str | Sequence[str] | None = None,
     sampler: str | Mapping[str, Any] | None = "tpe",
-    pruner: str | Mapping[str, Any] | None = DEFAULT_PRUNER,
+    pruner: str | Mapping[str, Any] | None = None,
     seed: int | None = None,
     timeout: float | None = None,
     directory: str | os.PathLike = "reports",
@@ -135,15 +161,19 @@ def run_study(
         Workers; -1 for one per core. With loky, worker 0 runs in this process
         (it starts at once, while the others start) and the rest in joblib's
         loky processes; with Dask, all run as Dask tasks.
-    direction : {"maximize", "minimize"}, optional
-        Whether a higher or a lower objective value is better. Required unless
-        the objective says so itself in a ``direction`` attribute, as
-        :class:`tuner.objective.Objective` does (it maximizes a score): unlike
-        Optuna, which minimizes by default, a study here states its direction.
+    direction : {"maximize", "minimize"} or sequence of them, optional
+        Whether a higher or a lower objective value is better; one per objective
+        for a multi-objective study (the objective then returns a tuple, and
+        trials are not pruned: Optuna prunes single-objective studies only).
+        Required unless the objective says so itself in a ``direction``
+        attribute, as :class:`tuner.objective.Objective` does (it maximizes a
+        score): unlike Optuna, which minimizes by default, a study here states
+        its direction.
     sampler, pruner : str or mapping
         A name (``"tpe"``, ``"successive_halving"``) or ``{"name": ..., **options}``;
         see :func:`tuner.study.samplers.make_pruner` for the fair pruner's ``group_by``
-        and ``n_warmup_steps``.
+        and ``n_warmup_steps``. Default pruner: ``successive_halving``, or ``"none"``
+        with several objectives (the only one they take).
     seed : int, optional
         Seed of worker ``i``'s sampler is ``seed + i`` in the study's first run;
         each later run (a resume, a joining worker) shifts it by 1000, so that it
@@ -198,12 +228,7 @@ def run_study(
         study resumes when run again.
     """
     check_study_name(study_name)
-    direction = direction or getattr(objective, "direction", None)
-    if direction not in ("maximize", "minimize"):
-        raise ValueError(
-            "direction must be 'maximize' or 'minimize' (whether a higher objective value is "
-            f"better), got {direction!r}; an objective may say it in a `direction` attribute"
-        )
+    directions = _check_directions(direction or getattr(objective, "direction", None))
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
     if timeout is not None and not timeout > 0:
@@ -230,7 +255,14 @@ def run_study(
             "an in-memory storage lives in this process: it takes n_jobs=1 and backend='loky'; "
             "give a journal file or a database URL for several workers"
         )
-    sampler_spec, pruner_spec = _spec(sampler, "tpe"), _spec(pruner, DEFAULT_PRUNER)
+    several = len(directions) > 1
+    sampler_spec = _spec(sampler, "tpe")
+    pruner_spec = _spec(pruner, "none" if several else DEFAULT_PRUNER)
+    if several and pruner_spec["name"] != "none":
+        raise ValueError(
+            f"a study with {len(directions)} objectives cannot prune its trials (Optuna prunes "
+            f"single-objective studies only): pruner must be 'none', got {pruner_spec['name']!r}"
+        )
     make_sampler(
         sampler_spec["name"], seed, **{k: v for k, v in sampler_spec.items() if k != "name"}
     )  # fail fast on bad options
@@ -245,7 +277,7 @@ def run_study(
     if allocation is not None:
         attrs.update(allocation="equal", optimizers=list(allocation.choices))
     opened = retry(open_storage, storage)
-    study = retry(create_study, study_name, opened, direction, attrs)
+    study = retry(create_study, study_name, opened, directions, attrs)
     _check_allocation(study, attrs.get("allocation"))
     retry(study.set_user_attr, "n_trials", n_trials)
     with study_lock(storage, study_name):

@@ -12,7 +12,8 @@ import optuna
 
 from .pruning import FairPruner
 
-__all__ = ["DEFAULT_PRUNER", "PRUNERS", "SAMPLERS", "make_pruner", "make_sampler"]
+__all__ = ["DEFAULT_PRUNER", "PRUNERS", "SAMPLERS", "SINGLE_OBJECTIVE_SAMPLERS", "make_pruner",
+           "make_sampler"]  # fmt: skip
 
 
 def _gp(seed: int | None, **options: Any) -> optuna.samplers.BaseSampler:
@@ -43,7 +44,10 @@ SAMPLERS: dict[str, Callable[..., optuna.samplers.BaseSampler]] = {
     "qmc": lambda seed, **o: optuna.samplers.QMCSampler(seed=seed, **o),
     "cmaes": _cmaes,
     "gp": _gp,
+    "nsga2": lambda seed, **o: optuna.samplers.NSGAIISampler(seed=seed, **o),
 }
+#: Samplers of one objective only (the others also search studies of several).
+SINGLE_OBJECTIVE_SAMPLERS = ("cmaes",)
 
 PRUNERS: dict[str, Callable[..., optuna.pruners.BasePruner]] = {
     "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
@@ -63,6 +67,7 @@ _CLASSES: dict[str, type] = {
     "qmc": optuna.samplers.QMCSampler,
     "cmaes": optuna.samplers.CmaEsSampler,
     "gp": optuna.samplers.GPSampler,
+    "nsga2": optuna.samplers.NSGAIISampler,
     **PRUNERS,
 }
 _PLAIN_TYPES = {
@@ -87,8 +92,7 @@ def _check_types(kind: str, name: str, options: Mapping[str, Any]) -> None:
         if types and all(t in _PLAIN_TYPES for t in types):
             if not any(_PLAIN_TYPES[t](value) for t in types):
                 raise ValueError(
-                    f"{kind} {name!r}: option {key!r} must be {' or '.join(types)}, "
-                    f"got {value!r}"
+                    f"{kind} {name!r}: option {key!r} must be {' or '.join(types)}, got {value!r}"
                 )
 
 

@@ -281,11 +281,13 @@ def _run_trial(
                 study.tell(trial, state=TrialState.FAIL)
             raise
         else:
-            if _is_score(value):
+            n = len(study.directions)
+            if _is_score(value) if n == 1 else _are_scores(value, n):
                 outcome, state = Outcome.COMPLETE, TrialState.COMPLETE
             else:
+                wanted = "a score" if n == 1 else f"{n} scores (one per objective)"
                 outcome = _fail(
-                    trial, f"ValueError: the objective returned {value!r:.40}, not a score"
+                    trial, f"ValueError: the objective returned {value!r:.40}, not {wanted}"
                 )
                 value = None
     if outcome is Outcome.DIVERGED:
@@ -363,6 +365,11 @@ def _heartbeat(storage: optuna.storages.BaseStorage, trial: optuna.Trial) -> Ite
     finally:
         stop.set()
         thread.join()
+
+
+def _are_scores(value: Any, n: int) -> bool:
+    """Whether ``value`` is a list or tuple of ``n`` scores (:func:`_is_score`)."""
+    return isinstance(value, list | tuple) and len(value) == n and all(map(_is_score, value))
 
 
 def _is_score(value: Any) -> bool:
