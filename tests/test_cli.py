@@ -76,6 +76,28 @@ def test_run_writes_trials_and_prints_the_best(tmp_path, capsys):
     assert "cli" in capsys.readouterr().out
 
 
+def test_a_study_of_score_against_fit_time_reports_each_optimizers_front(tmp_path, capsys):
+    path = study_file(tmp_path, name="both", n_trials=6)
+    both = path.read_text().replace('pruner = "none"', 'objectives = ["score", "fit_time"]')
+    path.write_text(both)
+    out = tmp_path / "reports"
+    assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "trials: 6 complete" in printed and "cross-validation score" in printed
+    study = optuna.load_study(study_name="both", storage=open_storage(default_storage("both", out)))
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    for t in study.trials:  # the score, and the seconds the folds trained
+        assert t.values[0] == pytest.approx(sum(t.user_attrs["fold_scores"]) / 2)
+        assert t.values[1] == pytest.approx(sum(t.user_attrs["fold_fit_times"]))
+    table = pd.read_csv(out / "both" / "trials.csv")
+    assert table["fit_time"].tolist() == pytest.approx([t.values[1] for t in study.trials])
+    assert (out / "both" / "pareto.png").stat().st_size > 0
+    assert 'id="plot-pareto"' in (out / "both" / "index.html").read_text()
+    assert main(["list", "--out", str(out)]) == 0
+    best = max(t.values[0] for t in study.trials)
+    assert f"both   6/6           {best:.4f}" in capsys.readouterr().out
+
+
 def test_a_run_that_times_out_says_how_much_is_left(tmp_path, capsys):
     path = study_file(tmp_path, name="short")
     out = str(tmp_path / "reports")

@@ -191,6 +191,26 @@ def test_bad_allocation_confidence_or_warm_up_names_the_key(tmp_path, study, key
         load(tmp_path, study=study)
 
 
+def test_a_study_of_score_against_fit_time_prunes_nothing(tmp_path):
+    spec = load(tmp_path, study='objectives = ["score", "fit_time"]\nsampler = "nsga2"')
+    assert spec.objectives == ("score", "fit_time") and spec.pruner.name == "none"
+    assert spec.sampler == ComponentSpec("nsga2")
+    assert load(tmp_path, study="").objectives == ("score",)
+
+
+@pytest.mark.parametrize(
+    ("study", "key", "expected"),
+    [('objectives = ["fit_time"]', "objectives", 'expected ["score"] or ["score", "fit_time"]'),
+     ('objectives = "score"', "objectives", "expected an array"),
+     ('objectives = ["score", "fit_time"]\npruner = "median"', "pruner", "cannot prune"),
+     ('objectives = ["score", "fit_time"]\n[study.pruner]\nname = "successive_halving"',
+      "pruner", "leave it out or set \"none\""),
+     ('objectives = ["score", "fit_time"]\nsampler = "cmaes"', "sampler", "one objective")],
+)  # fmt: skip
+def test_bad_objectives_name_the_key(tmp_path, study, key, expected):
+    error(tmp_path, f"study.{key}", expected, study=study)
+
+
 @pytest.mark.parametrize("source", ["generator", "csv"])
 def test_data_options_round_trip(tmp_path, source):
     data = {

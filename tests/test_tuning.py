@@ -292,6 +292,19 @@ def test_a_search_without_storage_keeps_its_study_in_memory_and_pickles(
     np.testing.assert_array_equal(again.predict(X), search.predict(X))
 
 
+def test_an_objective_of_score_and_fit_time_returns_both_and_never_reports(wine):
+    objective = small_objective(*wine, params={"lr": 0.05})
+    both = Objective(objective.estimator, *wine, objective.space, cv=3, random_state=0,
+                     objectives=("score", "fit_time"))  # fmt: skip
+    assert (objective.direction, both.direction) == ("maximize", ("maximize", "minimize"))
+    trial = optuna.trial.FixedTrial({"optimizer": "sgd", "schedule": "constant"})
+    score, seconds = both(trial)  # (a real study refuses report: tests/test_cli.py runs one)
+    assert score == objective(optuna.trial.FixedTrial(trial.params))
+    assert seconds == pytest.approx(sum(trial.user_attrs["fold_fit_times"])) and seconds > 0
+    with pytest.raises(ValueError, match="objectives must be one of"):
+        Objective(objective.estimator, *wine, objective.space, objectives=("fit_time",))
+
+
 def test_run_study_keeps_an_in_memory_storage_to_one_worker_of_this_process():
     objective = small_objective(*load_wine(return_X_y=True))
     with pytest.raises(ValueError, match="in-memory storage lives in this process"):

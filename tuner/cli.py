@@ -29,7 +29,7 @@ import optim
 # that use them import them, and ``tuner --help`` answers at once.
 from .study.journal import check_journal
 from .study.locks import study_lock
-from .study.outcomes import tally
+from .study.outcomes import best_scored, directions_of, score_of, tally
 from .study.pool import BACKENDS, check_backend, start_workers, worker_count
 from .study.run import StudyAborted, run_study
 from .study.storage import (
@@ -164,6 +164,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "estimator": spec.estimator,
             "allocation": spec.allocation,
             "confidence": spec.confidence,
+            "objectives": list(spec.objectives),
             "spec": spec.to_attrs(),
         },
     )
@@ -224,9 +225,8 @@ def _save_best_model(study: optuna.Study, refit, folder: Path) -> str:
     return a line saying so, with its score on the test split, or why there is none."""
     import joblib
 
-    try:
-        best = study.best_trial
-    except ValueError:
+    best = _best(study)
+    if best is None:
         return "no trial completed: no best model to save"
     try:
         model = refit.fit(best.params)
@@ -239,7 +239,8 @@ def _save_best_model(study: optuna.Study, refit, folder: Path) -> str:
     )
     test = f"; test score {_score(refit.score(model))}" if refit.has_test else ""
     return (
-        f"best: trial {best.number} ({params}), cross-validation score {_score(best.value)}{test}; "
+        f"best: trial {best.number} ({params}), cross-validation score "
+        f"{_score(score_of(best))}{test}; "
         f"saved to {folder / 'best_model.joblib'}"
     )
 
@@ -297,11 +298,15 @@ def _outcomes(study: optuna.Study) -> str:
              f"{counts.diverged} diverged", f"{counts.failed} failed"]  # fmt: skip
     if counts.interrupted:
         parts.append(f"{counts.interrupted} interrupted (run again)")
-    try:
-        best = f"; best {_score(study.best_value)} (trial {study.best_trial.number})"
-    except ValueError:
-        best = "; no trial completed"
-    return f"trials: {', '.join(parts)}{best}"
+    best = _best(study)
+    if best is None:
+        return f"trials: {', '.join(parts)}; no trial completed"
+    return f"trials: {', '.join(parts)}; best {_score(score_of(best))} (trial {best.number})"
+
+
+def _best(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    """The trial of the best score (the first objective of a study of several)."""
+    return best_scored(study.get_trials(deepcopy=False), directions_of(study)[0])
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -380,10 +385,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
             # and interrupted trials).
             ended = tally(study.get_trials(deepcopy=False)).counted
             budget = study.user_attrs.get("n_trials")
-            try:
-                best = _score(study.best_value)
-            except (ValueError, RuntimeError):  # no trial completed; several objectives
-                best = "-"
+            found = _best(study)
+            best = "-" if found is None else _score(score_of(found))
             trials = f"{ended}/{budget}" if isinstance(budget, int) else str(ended)
             searched = isinstance(budget, int) and ended >= budget
             rows.append((name, trials, best, _final_fits_done(study, searched), mask_url(url)))

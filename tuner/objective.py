@@ -105,6 +105,10 @@ def _rows(X: Any, index: np.ndarray) -> Any:
     return X.iloc[index] if hasattr(X, "iloc") else X[index]
 
 
+#: The objectives a trial may return, with their directions.
+_DIRECTIONS = {("score",): ("maximize",), ("score", "fit_time"): ("maximize", "minimize")}
+
+
 class Objective:
     """Picklable Optuna objective that tunes ``estimator`` over ``space`` by cross-validation.
 
@@ -130,6 +134,11 @@ class Objective:
         Seed of the fold split.
     sample_weight : array-like of shape (n_samples,), optional
         Weights of the rows: each fold trains and is scored with its share.
+    objectives : ("score",) or ("score", "fit_time"), default=("score",)
+        What a trial returns: its mean cross-validated score; or that and the
+        seconds its folds spent training, for a two-objective study of score
+        against time (``direction`` is then ``("maximize", "minimize")``, and
+        trials are not pruned: Optuna prunes single-objective studies only).
 
     Notes
     -----
@@ -141,14 +150,16 @@ class Objective:
     ``"diverged at epoch k: ..."``).
     """
 
-    #: Scores (scikit-learn's scorers, ``score``) are better when higher.
-    direction = "maximize"
-
     def __init__(
         self, estimator, X, y, space: SearchSpace, *, cv: Any = 3, scoring: Any = None,
         scale: bool = True, holdout_fraction: float = 0.2, random_state: int | None = 0,
-        sample_weight: Any = None,
+        sample_weight: Any = None, objectives: tuple[str, ...] = ("score",),
     ):  # fmt: skip
+        if tuple(objectives) not in _DIRECTIONS:
+            raise ValueError(
+                f"objectives must be one of {list(_DIRECTIONS)}, got {objectives!r}"
+            )
+        self.objectives = tuple(objectives)
         self.steps = estimator[:-1] if isinstance(estimator, Pipeline) else None
         self.estimator, self.space = final_estimator(estimator), space
         if not hasattr(self.estimator, "fit_epochs"):
@@ -171,6 +182,13 @@ class Objective:
         )
         check_scoring(estimator, scoring)  # fail early on a bad name
         self._data: list[tuple[Any, ...]] | None = None
+
+    @property
+    def direction(self) -> str | tuple[str, ...]:
+        """The study's direction: scores (scikit-learn's scorers, ``score``) are better
+        when higher, seconds when fewer."""
+        directions = _DIRECTIONS[self.objectives]
+        return directions[0] if len(directions) == 1 else directions
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -196,13 +214,13 @@ class Objective:
                 self._data.append((X_tr, self.y[train], X_te, self.y[test], *weights))
         return self._data
 
-    def __call__(self, trial: optuna.Trial) -> float:
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
         # Short trials rarely converge; the warning would repeat for most of them.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             return self._run(trial)
 
-    def _run(self, trial: optuna.Trial) -> float:
+    def _run(self, trial: optuna.Trial) -> float | tuple[float, float]:
         params = self.space.suggest(trial)
         scorer = check_scoring(self.estimator, self.scoring)
         folds = self.fold_data()
@@ -222,6 +240,7 @@ class Objective:
             with _timed(scoring, k):
                 return scorer(est, X_te, y_te, **weighted)
 
+        prunable = len(self.objectives) == 1
         curves: dict[str, list[float]] = {"loss": [], "score": [], "lr": []}
         scores = [math.nan] * len(runs)
         epoch = 0
@@ -234,8 +253,9 @@ class Objective:
                 curves["loss"].append(float(np.mean([r.loss for r in results.values()])))
                 curves["score"].append(mean)
                 curves["lr"].append(float(np.mean([r.learning_rate for r in results.values()])))
-                trial.report(mean, epoch)
-                if trial.should_prune():
+                if prunable:
+                    trial.report(mean, epoch)
+                if prunable and trial.should_prune():
                     _record(trial, curves, scores, times, epoch, f"pruned at epoch {epoch}")
                     raise optuna.TrialPruned(f"pruned at epoch {epoch}")
         except DivergenceError as exc:
@@ -245,7 +265,8 @@ class Objective:
         # Final scores: early stopping may have restored the best epoch's weights.
         final = [score(k) for k in range(len(runs))]
         _record(trial, curves, final, times, epoch, "complete")
-        return float(np.mean(final))
+        score = float(np.mean(final))
+        return score if prunable else (score, float(sum(fitting)))
 
 
 @contextmanager

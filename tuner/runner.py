@@ -33,7 +33,7 @@ __all__ = [
 #: What defines a study, by spec field and the study-file key that sets it: a worker
 #: joining a study must bring a file that agrees on every one.
 _DEFINING = {
-    "name": "study.name", "seed": "study.seed", "cv": "study.cv",
+    "name": "study.name", "seed": "study.seed", "cv": "study.cv", "objectives": "study.objectives",
     "holdout_fraction": "study.holdout_fraction", "scoring": "study.scoring",
     "allocation": "study.allocation", "data": "data", "scale": "data.scale",
     "estimator": "estimator.class", "estimator_params": "estimator.params",
@@ -156,8 +156,9 @@ def build_study(spec: StudySpec) -> StudyParts:
         horizon=schedule_horizon(estimator, min(len(train) for train, _ in folds)),
     )
     objective = Objective(
-        estimator, X_train, y_train, space, cv=folds, scoring=spec.scoring, scale=spec.scale
-    )
+        estimator, X_train, y_train, space, cv=folds, scoring=spec.scoring, scale=spec.scale,
+        objectives=spec.objectives,
+    )  # fmt: skip
     refit = Refit(
         estimator, space, X_train, y_train, X_test, y_test, scale=spec.scale, scoring=spec.scoring
     )

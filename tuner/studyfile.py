@@ -13,12 +13,16 @@ Every table and key is optional except ``[data]`` and ``estimator.class``::
     n_jobs = 2                 # worker processes, >= 1 or -1 for one per core (default 1)
     storage = "sqlite:///s.db" # Optuna storage URL or journal file path
                                # (default: reports/<name>/journal.log)
-    sampler = "tpe"            # tpe | random | qmc | cmaes | gp, or a table (below)
+    objectives = ["score"]     # or ["score", "fit_time"]: a two-objective study of the score
+                               # against the seconds its folds train, whose page shows each
+                               # optimizer's Pareto front; no pruning (default ["score"])
+    sampler = "tpe"            # tpe | random | qmc | cmaes | gp | nsga2, or a table (below)
     allocation = "equal"       # equal: every optimizer gets n_trials / n_optimizers trials,
                                # searched on its own; adaptive: the sampler picks the
                                # optimizer (for the best model only) (default "equal")
     confidence = 0.95          # the verdict names a leader only at this confidence
-    pruner = "successive_halving"  # successive_halving | median | none, or a table (below)
+    pruner = "successive_halving"  # successive_halving | median | none, or a table (below);
+                               # "none" with two objectives
     cv = 3                     # folds (>= 2), or "holdout" (default 3)
     holdout_fraction = 0.2     # with cv = "holdout" only; in (0, 1) (default 0.2)
     scoring = "accuracy"       # a name from sklearn.metrics.get_scorer_names()
@@ -104,7 +108,14 @@ from .errors import StudyFileError, did_you_mean
 from .space import DEFAULT_OPTIMIZERS, DEFAULT_SCHEDULES, Dimension, SearchSpace
 from .study.allocation import ALLOCATIONS
 from .study.pruning import fair_pruner_spec
-from .study.samplers import DEFAULT_PRUNER, PRUNERS, SAMPLERS, make_pruner, make_sampler
+from .study.samplers import (
+    DEFAULT_PRUNER,
+    PRUNERS,
+    SAMPLERS,
+    SINGLE_OBJECTIVE_SAMPLERS,
+    make_pruner,
+    make_sampler,
+)
 from .study.storage import check_storage_url, check_study_name, mask_url
 
 __all__ = [
@@ -175,6 +186,8 @@ class StudySpec:
         ``study.*``; a None storage is the default journal under ``reports/``.
     cv, holdout_fraction, scoring, allocation, confidence
         ``study.*``; a None scoring is the estimator's own ``score``.
+    objectives : tuple of str
+        ``("score",)``, or ``("score", "fit_time")`` for a two-objective study.
     sampler, pruner : ComponentSpec
         Optuna sampler and pruner; the pruner's options include its fair grouping
         (``group_by``) and warm-up (``n_warmup_steps``), resolved from the estimator
@@ -212,6 +225,7 @@ class StudySpec:
     test_fraction: float = 0.2
     final_seeds: int = 5
     baselines: tuple[dict[str, Any], ...] = ()
+    objectives: tuple[str, ...] = ("score",)
 
     def to_attrs(self) -> dict[str, Any]:
         """The spec as JSON-compatible values, for a study's user attributes."""
@@ -237,6 +251,7 @@ class StudySpec:
                 sampler=ComponentSpec(**values.pop("sampler")),
                 pruner=ComponentSpec(**values.pop("pruner")),
                 baselines=tuple(values.pop("baselines", ())),
+                objectives=tuple(values.pop("objectives", ("score",))),
                 **values,
             )
         except (KeyError, TypeError) as exc:
@@ -350,7 +365,11 @@ class _Table:
 _STUDY_KEYS = (
     "name", "description", "n_trials", "timeout", "seed", "n_jobs", "storage", "sampler",
     "pruner", "allocation", "confidence", "cv", "holdout_fraction", "scoring", "baseline",
+    "objectives",
 )  # fmt: skip
+#: The objectives a study file may name, as their lists: the score, or the score and the
+#: seconds a trial's folds train.
+OBJECTIVES = (("score",), ("score", "fit_time"))
 
 
 def _read_study(study: _Table, default_name: str) -> dict[str, Any]:
@@ -372,7 +391,9 @@ def _read_study(study: _Table, default_name: str) -> dict[str, Any]:
     storage = study.get("storage", "a string", default=None)
     with study.blame("storage"):
         storage = None if storage is None else check_storage_url(storage)
+    objectives = _read_objectives(study)
     return {
+        "objectives": objectives,
         "name": name,
         "description": study.get("description", "a string", default=""),
         "n_trials": study.get("n_trials", "an integer", default=100, bounds=">= 1"),
@@ -381,13 +402,40 @@ def _read_study(study: _Table, default_name: str) -> dict[str, Any]:
         "n_jobs": study.get("n_jobs", "an integer", default=1, bounds=">= 1, or -1 (all cores)"),
         "storage": storage,
         "sampler": _read_component(study, "sampler", SAMPLERS, make_sampler, seed),
-        "pruner": _read_component(study, "pruner", PRUNERS, make_pruner),
+        "pruner": _read_component(
+            study, "pruner", PRUNERS, make_pruner, default="none" if len(objectives) > 1 else None
+        ),
         "allocation": study.choose("allocation", ALLOCATIONS, "allocation", default="equal"),
         "confidence": float(study.get("confidence", "a number", default=0.95, bounds="in (0, 1)")),
         "cv": cv if isinstance(cv, str) else study.bound("cv", cv, ">= 2"),
         "holdout_fraction": 0.2 if fraction is None else fraction,
         "scoring": study.choose("scoring", sorted(get_scorer_names()), "scorer", default=None),
     }
+
+
+def _read_objectives(study: _Table) -> tuple[str, ...]:
+    """``study.objectives``, and what two objectives rule out: pruning, CMA-ES."""
+    objectives = tuple(study.get("objectives", "an array", default=["score"]))
+    if objectives not in OBJECTIVES:
+        allowed = " or ".join(json.dumps(list(o)) for o in OBJECTIVES)
+        raise study.error("objectives", reason=f"expected {allowed}, got {list(objectives)!r}")
+    if len(objectives) > 1:
+        pruner = study.values.get("pruner", "none")
+        pruner = pruner.get("name") if isinstance(pruner, dict) else pruner
+        if pruner != "none":
+            raise study.error(
+                "pruner", reason=f"a study of {len(objectives)} objectives cannot prune its "
+                f"trials (Optuna prunes single-objective studies only): leave it out or set "
+                f'"none", got {pruner!r}'
+            )  # fmt: skip
+        sampler = study.values.get("sampler")
+        sampler = sampler.get("name") if isinstance(sampler, dict) else sampler
+        if sampler in SINGLE_OBJECTIVE_SAMPLERS:
+            raise study.error(
+                "sampler", reason=f"{sampler!r} searches one objective; with "
+                f"{len(objectives)} choose tpe, random, qmc, gp or nsga2"
+            )  # fmt: skip
+    return objectives
 
 
 def _read_evaluate(evaluate: _Table) -> dict[str, Any]:
@@ -397,13 +445,19 @@ def _read_evaluate(evaluate: _Table) -> dict[str, Any]:
 
 
 def _read_component(
-    study: _Table, key: str, names: Mapping[str, Any], make: Callable[..., Any], *args: Any
+    study: _Table,
+    key: str,
+    names: Mapping[str, Any],
+    make: Callable[..., Any],
+    *args: Any,
+    default: str | None = None,
 ) -> ComponentSpec:
-    """A sampler or pruner: a name, or a table of ``name`` plus constructor options.
+    """A sampler or pruner: a name, or a table of ``name`` plus constructor options
+    (``default``, or else the first of ``names``, when absent).
 
     It is built here once so that bad options fail now rather than in every worker.
     """
-    raw = study.get(key, "a string", "a table", default=next(iter(names)))
+    raw = study.get(key, "a string", "a table", default=default or next(iter(names)))
     if isinstance(raw, str):
         name, options = study.choose(key, names, key, default=raw), {}
     else:
