@@ -192,11 +192,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _already_complete(study: optuna.Study, n_trials: int, seeds: int, has_test: bool) -> bool:
     """Whether a run of ``n_trials`` has nothing to do (it says so); says so too when the
     run would lower the study's budget."""
-    from .final import missing_fits
+    from .final import study_complete
 
     ended = tally(study.get_trials(deepcopy=False)).counted
     budget = study.user_attrs.get("n_trials")
-    if ended >= n_trials and not (has_test and missing_fits(study, seeds)):
+    if study_complete(study, n_trials, seeds, has_test):
         print(f"study {study.study_name!r} is already complete: {ended} trials ended"
               f"{f' of its budget of {budget}' if isinstance(budget, int) else ''}; "
               f"--n-trials N (more than {ended}) to extend it", file=sys.stderr)  # fmt: skip
@@ -243,6 +243,19 @@ def _save_best_model(study: optuna.Study, refit, folder: Path) -> str:
         f"{_score(score_of(best))}{test}; "
         f"saved to {folder / 'best_model.joblib'}"
     )
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    """Run a suite of problems (each a study) and write its page: see :mod:`tuner.suite`."""
+    from .suite import load_suite_file, run_bench
+
+    suite = load_suite_file(args.suite_file)
+    storage = _storage_arg(args, suite.storage) or default_storage(suite.name, args.out)
+    args.storage_url = storage  # named if the storage fails
+    _check_backend(args, storage)
+    return run_bench(suite, storage=storage, out=args.out, n_jobs=args.n_jobs,
+                     backend=args.backend, scheduler=args.scheduler, timeout=args.timeout,
+                     progress=not args.no_progress)  # fmt: skip
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
@@ -522,6 +535,15 @@ def build_parser() -> argparse.ArgumentParser:
     workers(p)
     common(p)
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("bench", help="run a suite of problems, each a study, and compare "
+                       "the optimizers across them (performance profiles)")  # fmt: skip
+    p.add_argument("suite_file", help="suite definition, e.g. studies/suite.toml")
+    p.add_argument("--n-jobs", type=_count(minus_one=True),
+                   help="workers of each study (default: the suite's n_jobs)")  # fmt: skip
+    workers(p)
+    common(p)
+    p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("worker", help="join a running study from another shell or machine")
     p.add_argument("--study", required=True, type=_study_name, help="study name")

@@ -37,7 +37,7 @@ from sklearn.preprocessing import StandardScaler
 
 from .space import SearchSpace
 from .study.allocation import assigned
-from .study.outcomes import best_scored, directions_of
+from .study.outcomes import best_scored, directions_of, tally
 from .study.storage import retry
 
 __all__ = [
@@ -112,6 +112,14 @@ def missing_fits(study: optuna.Study, seeds: int) -> list[tuple[str, FrozenTrial
         for seed in range(seeds)
         if done.get((name, seed)) != trial.number
     ]
+
+
+def study_complete(study: optuna.Study, n_trials: int, seeds: int, has_test: bool) -> bool:
+    """Whether ``study`` has nothing left to do: ``n_trials`` trials ended on their own and,
+    with a test split, every final fit of ``seeds`` seeds is done."""
+    if tally(study.get_trials(deepcopy=False)).counted < n_trials:
+        return False
+    return not (has_test and missing_fits(study, seeds))
 
 
 class Refit:

@@ -123,8 +123,10 @@ __all__ = [
     "DataSpec",
     "StudyFileError",
     "StudySpec",
+    "TomlTable",
     "estimator_names",
     "load_study_file",
+    "read_toml",
     "requested_workers",
 ]
 
@@ -293,7 +295,7 @@ def _join(prefix: str, *keys: str) -> str:
     return ".".join(parts + [k if _BARE_KEY.match(k) else json.dumps(k) for k in keys])
 
 
-class _Table:
+class TomlTable:
     """One TOML table and its dotted name: typed reads whose errors name the key."""
 
     def __init__(self, path: Path, values: Any, name: str):
@@ -315,7 +317,7 @@ class _Table:
             reason = str(exc).removeprefix(f"{keys[-1]!r}: ") if keys else str(exc)
             raise self.error(*keys, reason=f"{reason}{hint}") from None
 
-    def only(self, allowed: Iterable[str]) -> _Table:
+    def only(self, allowed: Iterable[str]) -> TomlTable:
         """Reject keys outside ``allowed``; call before reading, so that a misspelt
         key is reported as unknown rather than as missing."""
         allowed = sorted(allowed)
@@ -345,9 +347,9 @@ class _Table:
             raise self.error(key, reason=f"must be {bounds}, got {value!r}")
         return value
 
-    def table(self, key: str, allowed: Iterable[str] | None = None) -> _Table:
+    def table(self, key: str, allowed: Iterable[str] | None = None) -> TomlTable:
         """The sub-table ``key`` (empty when absent), restricted to ``allowed`` keys."""
-        sub = _Table(self.path, self.values.get(key, {}), _join(self.name, key))
+        sub = TomlTable(self.path, self.values.get(key, {}), _join(self.name, key))
         return sub if allowed is None else sub.only(allowed)
 
     def choose(self, key: str, choices: Iterable[str], what: str, default: Any = _MISSING):
@@ -372,7 +374,7 @@ _STUDY_KEYS = (
 OBJECTIVES = (("score",), ("score", "fit_time"))
 
 
-def _read_study(study: _Table, default_name: str) -> dict[str, Any]:
+def _read_study(study: TomlTable, default_name: str) -> dict[str, Any]:
     from sklearn.metrics import get_scorer_names
 
     seed = study.get("seed", "an integer", default=None, bounds=">= 0")
@@ -413,7 +415,7 @@ def _read_study(study: _Table, default_name: str) -> dict[str, Any]:
     }
 
 
-def _read_objectives(study: _Table) -> tuple[str, ...]:
+def _read_objectives(study: TomlTable) -> tuple[str, ...]:
     """``study.objectives``, and what two objectives rule out: pruning, CMA-ES."""
     objectives = tuple(study.get("objectives", "an array", default=["score"]))
     if objectives not in OBJECTIVES:
@@ -438,14 +440,14 @@ def _read_objectives(study: _Table) -> tuple[str, ...]:
     return objectives
 
 
-def _read_evaluate(evaluate: _Table) -> dict[str, Any]:
+def _read_evaluate(evaluate: TomlTable) -> dict[str, Any]:
     fraction = evaluate.get("test_fraction", "a number", default=0.2, bounds="in [0, 1)")
     seeds = evaluate.get("seeds", "an integer", default=5, bounds=">= 1")
     return {"test_fraction": float(fraction), "final_seeds": seeds}
 
 
 def _read_component(
-    study: _Table,
+    study: TomlTable,
     key: str,
     names: Mapping[str, Any],
     make: Callable[..., Any],
@@ -473,14 +475,14 @@ def _read_component(
     return ComponentSpec(name, options)
 
 
-def _build(study: _Table, key: str, make: Callable[..., Any], /, *args: Any, **options: Any):
+def _build(study: TomlTable, key: str, make: Callable[..., Any], /, *args: Any, **options: Any):
     """``make(*args, **options)``, its errors reported at ``study.<key>``."""
     with warnings.catch_warnings(), study.blame(key):
         warnings.simplefilter("ignore")  # "experimental feature" warnings mean nothing here
         return make(*args, **options)
 
 
-def _read_baselines(study: _Table, space: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+def _read_baselines(study: TomlTable, space: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
     """``[[study.baseline]]``: tables of parameters, each a configuration of the space."""
     searched = SearchSpace(space["optimizers"], space["schedules"], params=space["params"],
                            estimator_params=space["estimator_space"])  # fmt: skip
@@ -501,7 +503,7 @@ def _read_baselines(study: _Table, space: Mapping[str, Any]) -> tuple[dict[str, 
 _SOURCES = ("dataset", "generator", "csv")
 
 
-def _read_data(data: _Table) -> tuple[DataSpec, bool]:
+def _read_data(data: TomlTable) -> tuple[DataSpec, bool]:
     given = [k for k in _SOURCES if k in data.values]
     if len(given) != 1:
         found = f"; found {', '.join(given)}" if given else ""
@@ -523,7 +525,7 @@ def _read_data(data: _Table) -> tuple[DataSpec, bool]:
     return spec, data.get("scale", "a boolean", default=True)
 
 
-def _estimator_params(parent: _Table, key: str, cls: type) -> _Table:
+def _estimator_params(parent: TomlTable, key: str, cls: type) -> TomlTable:
     """The estimator parameters at ``key``: arguments of ``cls`` except the optimizer
     and the schedule, which the search space sets."""
     table = parent.table(key)
@@ -539,7 +541,7 @@ def _estimator_check(cls: type, name: str) -> Callable[[Any], Any]:
     return lambda value: cls(**{name: value}).check_params()
 
 
-def _read_estimator(est: _Table) -> tuple[type, dict[str, Any]]:
+def _read_estimator(est: TomlTable) -> tuple[type, dict[str, Any]]:
     from . import estimators
 
     cls = getattr(estimators, est.choose("class", estimator_names(), "estimator"))
@@ -551,7 +553,7 @@ def _read_estimator(est: _Table) -> tuple[type, dict[str, Any]]:
 
 
 # -- [space] ---------------------------------------------------------------------------
-def _check_form(table: _Table, key: str) -> None:
+def _check_form(table: TomlTable, key: str) -> None:
     """A fixed value, a list of choices, or a range whose ends are numbers: what TOML
     allows beyond that (tables, dates) is no value of a parameter."""
     value = table.values[key]
@@ -579,7 +581,7 @@ def _values(dim: Dimension) -> list[tuple[tuple[str, ...], Any]]:
     return [(("low",), spec.low), (("high",), spec.high)]
 
 
-def _try_values(table: _Table, key: str, dim: Dimension, make: Callable[[Any], Any]) -> None:
+def _try_values(table: TomlTable, key: str, dim: Dimension, make: Callable[[Any], Any]) -> None:
     """Call ``make`` (a class or an estimator's check) on each value of ``dim``, so
     that the owner's own check speaks now: a value it refuses would fail every trial."""
     value = table.values[key]
@@ -602,7 +604,7 @@ def _accepts(make: Callable[[Any], Any], value: Any) -> bool:
 
 
 def _registry_names(
-    space: _Table, key: str, lookup: Callable[[str], type], default: Iterable[str]
+    space: TomlTable, key: str, lookup: Callable[[str], type], default: Iterable[str]
 ) -> tuple[str, ...]:
     """Canonical registry names of the optimizers or schedules listed at ``key``."""
     names = space.get(key, "an array", default=list(default))
@@ -631,7 +633,7 @@ def _required(cls: type) -> set[str]:
     return {p for p, v in inspect.signature(cls).parameters.items() if v.default is v.empty}
 
 
-def _read_params(space: _Table, names: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
+def _read_params(space: TomlTable, names: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
     """``[space.params]``, checked by :class:`SearchSpace` key by key (so that an error
     names its key), then all together, then each value by the classes it applies to."""
     params = space.table("params")
@@ -670,7 +672,7 @@ def _read_params(space: _Table, names: Mapping[str, tuple[str, ...]]) -> dict[st
 
 
 def _read_estimator_space(
-    space: _Table, cls: type, fixed: Mapping[str, Any], names: Mapping[str, tuple[str, ...]]
+    space: TomlTable, cls: type, fixed: Mapping[str, Any], names: Mapping[str, tuple[str, ...]]
 ) -> dict[str, Any]:
     est = _estimator_params(space, "estimator", cls)
     for key, value in est.values.items():
@@ -687,7 +689,7 @@ def _read_estimator_space(
     return est.values
 
 
-def _read_space(space: _Table, estimator: type, fixed: Mapping[str, Any]) -> dict[str, Any]:
+def _read_space(space: TomlTable, estimator: type, fixed: Mapping[str, Any]) -> dict[str, Any]:
     names = {
         key: _registry_names(space, key, lookup, default)
         for key, lookup, default in (
@@ -703,7 +705,9 @@ def _read_space(space: _Table, estimator: type, fixed: Mapping[str, Any]) -> dic
 
 
 # -- the file ----------------------------------------------------------------------------
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML file ``path`` as a dict; :class:`StudyFileError` naming the file (and the
+    line and column of a syntax error) for a missing, oversized or unreadable file."""
     try:
         if path.exists() and not path.is_file() and not path.is_dir():
             raise StudyFileError(path, "", "not a regular file (a device or a pipe?)")
@@ -736,7 +740,7 @@ def requested_workers(
     worker count (the check then says why).
     """
     try:
-        study = _read_toml(Path(path)).get("study", {})
+        study = read_toml(Path(path)).get("study", {})
         n_jobs = n_jobs or study.get("n_jobs")
         n_trials = n_trials or study.get("n_trials")
     except (StudyFileError, AttributeError):
@@ -770,7 +774,7 @@ def load_study_file(path: str | Path) -> StudySpec:
         or a name (optimizer, schedule, dataset, scorer, ...) is unknown.
     """
     path = Path(path)
-    top = _Table(path, _read_toml(path), "")
+    top = TomlTable(path, read_toml(path), "")
     top.only(("study", "data", "estimator", "space", "evaluate"))
     study = _read_study(top.table("study", _STUDY_KEYS), path.stem)
     if "data" not in top.values:
