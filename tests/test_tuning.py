@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 import optim
 from tuner.estimators import LinearRegressor, LogisticClassifier
-from tuner.objective import Objective
+from tuner.objective import Objective, _fold_scorer
 from tuner.search import OptimizerSearchCV
 from tuner.space import SearchSpace
 from tuner.study import run_study
@@ -303,6 +303,18 @@ def test_an_objective_of_score_and_fit_time_returns_both_and_never_reports(wine)
     assert seconds == pytest.approx(sum(trial.user_attrs["fold_fit_times"])) and seconds > 0
     with pytest.raises(ValueError, match="objectives must be one of"):
         Objective(objective.estimator, *wine, objective.space, objectives=("fit_time",))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_classifiers_fold_accuracy_is_its_score(wine, weighted):
+    X, y = wine
+    labels = np.array(["class " + str(v) for v in y])  # not 0..k-1: compared as given
+    est = LogisticClassifier(max_epochs=2, random_state=0).fit(X, labels)
+    w = np.random.default_rng(0).uniform(0, 2, len(y)) if weighted else None
+    scorer = _fold_scorer(est, None)
+    assert scorer(est, X, labels, w) == pytest.approx(est.score(X, labels, w), rel=1e-12)
+    assert 0.3 < scorer(est, X, labels, w) < 1  # a score that can tell them apart
+    assert _fold_scorer(est, "f1_macro") is not scorer  # a named scoring is scikit-learn's
 
 
 def test_run_study_keeps_an_in_memory_storage_to_one_worker_of_this_process():
