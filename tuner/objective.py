@@ -26,9 +26,10 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import _check_sample_weight, check_array, column_or_1d
+from sklearn.utils.validation import check_array, column_or_1d
 
 from .estimators import DivergenceError
+from .sklearn_compat import check_sample_weight
 from .space import SearchSpace
 from .study.outcomes import Diverged
 
@@ -178,7 +179,7 @@ class Objective:
         self.scoring, self.scale = scoring, scale
         self.folds = make_folds(estimator, X, self.y, cv, holdout_fraction, random_state)
         self.sample_weight = (
-            None if sample_weight is None else _check_sample_weight(sample_weight, self.X)
+            None if sample_weight is None else check_sample_weight(sample_weight, self.X)
         )
         check_scoring(estimator, scoring)  # fail early on a bad name
         self._data: list[tuple[Any, ...]] | None = None

@@ -15,16 +15,22 @@ from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context, is_classifier
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 import optim
 from optim import FlatBuffer, Optimizer, Schedule
 
+from ..sklearn_compat import (
+    Interval,
+    StrOptions,
+    check_sample_weight,
+    fit_context,
+    validate_params,
+)
 from ._network import Network
 from ._params import NestedParamsMixin, resolve_optimizer
 from ._training import DivergenceError, EpochResult, Trainer
@@ -123,10 +129,10 @@ class BaseNetworkEstimator(NestedParamsMixin, BaseEstimator):
         outside the constraints, or an architecture that cannot be built (a
         hidden layer of 0 units). A study file checks its estimator values so.
         """
-        self._validate_params()
+        validate_params(self)
         self._layer_sizes()
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, callbacks=None):
         """Train on ``(X, y)`` for up to ``max_epochs`` epochs.
 
@@ -167,7 +173,7 @@ class BaseNetworkEstimator(NestedParamsMixin, BaseEstimator):
                 break
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit_epochs(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Train as :meth:`fit` does, one epoch per step of the returned iterator.
 
@@ -287,7 +293,7 @@ class BaseNetworkEstimator(NestedParamsMixin, BaseEstimator):
             **self._target_checks,
         )
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(
+            sample_weight = check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
         Y, target = self._encode_targets(

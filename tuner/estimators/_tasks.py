@@ -10,10 +10,11 @@ from typing import ClassVar
 
 import numpy as np
 from scipy.special import expit, softmax
-from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import r2_score
-from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets
 
+from ..sklearn_compat import check_partial_fit_first_call, fit_context
 from ._losses import BinaryLogLoss, Loss, MultinomialLogLoss, SquaredLoss
 
 __all__ = ["ClassifierHead", "RegressorHead"]
@@ -40,7 +41,7 @@ class ClassifierHead(ClassifierMixin):
     def _encode_targets(self, y, sample_weight, *, continuing, incremental, classes):
         check_classification_targets(y)
         if incremental:
-            _check_partial_fit_first_call(self, classes)
+            check_partial_fit_first_call(self, classes)
         elif not continuing:
             self.classes_ = np.unique(y)
         indices = self._class_indices(y)
@@ -76,7 +77,7 @@ class ClassifierHead(ClassifierMixin):
     def _score_raw(self, raw: np.ndarray, indices: np.ndarray) -> float:
         return float(np.mean(self._labels(raw) == indices))
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one epoch over ``(X, y)``, continuing from the current state.
 
@@ -145,7 +146,7 @@ class RegressorHead(RegressorMixin):
         tags.target_tags.multi_output = True
         return tags
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Train one epoch over ``(X, y)``, continuing from the current state.
 

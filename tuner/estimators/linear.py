@@ -6,8 +6,8 @@ from numbers import Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..sklearn_compat import Interval, StrOptions
 from ._base import BaseNetworkEstimator
 from ._docs import fill_doc
 from ._losses import HuberLoss, Loss, SquaredLoss
