@@ -98,6 +98,18 @@ def test_build_rebuilds_from_best_params():
     assert kwargs["schedule"] == optim.StepDecay(step_size=3, gamma=0.5)
 
 
+@pytest.mark.parametrize(
+    ("schedules", "expected"), [(["step", "constant"], "constant"), (["cosine", "step"], "cosine")]
+)
+def test_build_and_complete_fill_the_same_optimizer_and_schedule(schedules, expected):
+    space = SearchSpace(["adam", "sgd"], schedules, params={"lr": 0.01})
+    completed = space.complete({})
+    assert (completed["optimizer"], completed["schedule"]) == ("adam", expected)
+    built = space.build({})
+    assert type(built["optimizer"]) is optim.Adam
+    assert type(built["schedule"]) is type(optim.get_schedule(expected))
+
+
 class Lion(optim.Optimizer):
     """A user optimizer with its own declared space."""
 

@@ -270,11 +270,9 @@ class SearchSpace:
         class not selected, or a parameter without a default.
         """
         out = dict(params)
-        fallback = {"optimizer": self.optimizers[0],
-                    "schedule": "constant" if "constant" in self.schedules else self.schedules[0]}
         known = {"optimizer", "schedule", *(d.name for d in self._estimator_dims)}
         for kind in ("optimizer", "schedule"):
-            name = out.setdefault(kind, fallback[kind])
+            name = out.setdefault(kind, self._default(kind))
             names = list(self._classes[kind])
             if name not in names:
                 hint = did_you_mean(str(name), names)
@@ -297,15 +295,23 @@ class SearchSpace:
             )
         return out
 
+    def _default(self, kind: str) -> str:
+        """The optimizer or schedule of parameters that name none: the space's first
+        optimizer; ``"constant"`` if the space has it, else its first schedule."""
+        if kind == "optimizer":
+            return self.optimizers[0]
+        return "constant" if "constant" in self.schedules else self.schedules[0]
+
     def build(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Estimator kwargs from flat parameters (for example ``trial.params``).
 
         Fixed values of the space fill what ``params`` lacks, so
-        ``space.build(study.best_params)`` rebuilds the best configuration.
+        ``space.build(study.best_params)`` rebuilds the best configuration; an
+        optimizer or schedule left out is the default of :meth:`complete`.
         """
         out: dict[str, Any] = {}
         for kind in ("optimizer", "schedule"):
-            name = params.get(kind, self.optimizers[0] if kind == "optimizer" else "constant")
+            name = params.get(kind, self._default(kind))
             if name not in self._classes[kind]:
                 raise ValueError(f"{kind} {name!r} is not in this space")
             kwargs = {
