@@ -57,6 +57,15 @@ def trials(tmp_path: Path, name: str) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name=name, storage=storage).get_trials()
 
 
+def test_output_cut_short_by_its_reader_ends_quietly():
+    # As `tuner optimizers | head -0`: the reader leaves before the command writes.
+    command = [sys.executable, "-m", "tuner.cli", "optimizers"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        proc.stdout.close()
+        assert proc.wait(timeout=60) == 128 + signal.SIGPIPE
+        assert proc.stderr.read() == b""
+
+
 def test_run_writes_trials_and_prints_the_best(tmp_path, capsys):
     out = tmp_path / "reports"
     assert main(["run", str(study_file(tmp_path)), "--out", str(out), "--no-progress"]) == 0
@@ -127,10 +136,10 @@ def test_options_override_the_file_and_worker_joins(tmp_path, monkeypatch, capsy
 
 @pytest.mark.parametrize("command", ["run", "worker"])
 def test_backend_and_scheduler_reach_the_run(tmp_path, monkeypatch, command):
-    import tuner.cli
+    from tuner.cli import running
 
     seen = {}
-    monkeypatch.setattr(tuner.cli, "run_study", lambda objective, **kw: seen.update(kw))
+    monkeypatch.setattr(running, "run_study", lambda objective, **kw: seen.update(kw))
     path = study_file(tmp_path, name="dask")
     out = str(tmp_path / "reports")
     optuna.create_study(study_name="dask", storage=open_storage(default_storage("dask", out)))
@@ -155,14 +164,14 @@ def test_a_scheduler_that_cannot_reach_the_storage_is_a_usage_error(tmp_path, ca
 
 
 def test_a_bad_study_file_ends_the_started_workers_at_once(tmp_path, monkeypatch, capsys):
-    import tuner.cli
+    from tuner.cli import running
 
     class Executor:
         def shutdown(self, wait=True, kill_workers=False):
             ended.append((wait, kill_workers))
 
     ended = []
-    monkeypatch.setattr(tuner.cli, "start_workers", lambda n, modules: Executor())
+    monkeypatch.setattr(running, "start_workers", lambda n, modules: Executor())
     path = study_file(tmp_path, n_jobs=2)
     path.write_text(path.read_text().replace("cv = 2", "cv = 1"))
     assert main(["run", str(path), "--out", str(tmp_path / "reports")]) == 2
@@ -174,13 +183,13 @@ def test_a_bad_study_file_ends_the_started_workers_at_once(tmp_path, monkeypatch
                                                            (1, [], 1)])  # fmt: skip
 def test_run_starts_its_workers_before_reading_the_file(tmp_path, monkeypatch, file_jobs, option,
                                                         started):  # fmt: skip
-    import tuner.cli
     import tuner.studyfile
+    from tuner.cli import running
 
     calls = []
-    monkeypatch.setattr(tuner.cli, "start_workers", lambda n, modules: calls.append(("start", n)))
+    monkeypatch.setattr(running, "start_workers", lambda n, modules: calls.append(("start", n)))
     load = tuner.studyfile.load_study_file
-    monkeypatch.setattr(tuner.cli, "load_study_file", lambda p: calls.append(("load",)) or load(p))
+    monkeypatch.setattr(running, "load_study_file", lambda p: calls.append(("load",)) or load(p))
     path = study_file(tmp_path, name="early", n_trials=2, n_jobs=file_jobs)
     args = ["run", str(path), *option, "--out", str(tmp_path / "reports"), "--no-progress"]
     assert main(args) == 0
