@@ -374,11 +374,49 @@ def test_a_complete_study_says_so_and_does_nothing_else(tmp_path, capsys):
         assert "lowering" not in err
     assert page.stat().st_mtime_ns == written
     assert len(trials(tmp_path, "done")) == 2
+    # A run cut short while it wrote the report left none: the next run writes it.
+    page.unlink()
+    assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0
+    assert "is already complete" in capsys.readouterr().err and page.is_file()
+    assert len(trials(tmp_path, "done")) == 2
     # An unfinished study whose budget a run lowers hears of it.
     storage = open_storage(default_storage("done", out))
     optuna.load_study(study_name="done", storage=storage).set_user_attr("n_trials", 5)
     assert main(["run", str(path), "--out", str(out), "--no-progress", "--n-trials", "3"]) == 0
     assert "lowering the budget of study 'done' from 5 to 3 trials" in capsys.readouterr().err
+
+
+def test_a_run_stopped_because_every_trial_fails_leaves_its_report(tmp_path, monkeypatch,
+                                                                  capsys):  # fmt: skip
+    from tuner.cli import running
+    from tuner.study import StudyAborted
+
+    real = running.run_study
+
+    def aborted(objective, **kwargs):  # the run's trials ran, and all failed alike
+        real(objective, **kwargs)
+        raise StudyAborted("study 'broken' stopped: every trial of this run failed with X")
+
+    monkeypatch.setattr(running, "run_study", aborted)
+    out = tmp_path / "reports"
+    path = study_file(tmp_path, name="broken", n_trials=2)
+    assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 1
+    assert "every trial of this run failed with X" in capsys.readouterr().err
+    assert (out / "broken" / "index.html").is_file()
+
+
+def test_read_only_commands_leave_a_database_without_optuna_tables_alone(tmp_path, capsys):
+    import sqlite3
+
+    db = tmp_path / "other.db"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("CREATE TABLE mine (x)")
+        conn.commit()
+    before = db.read_bytes()
+    for command in (["list"], ["report", "any"]):
+        assert main([*command, "--storage", f"sqlite:///{db}"]) == 2
+        assert "no Optuna tables" in capsys.readouterr().err
+    assert db.read_bytes() == before
 
 
 def test_check_reads_a_study_file_and_runs_nothing(tmp_path, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +30,8 @@ from study_objectives import (
 import tuner.study.locks
 import tuner.study.pool
 import tuner.study.run
+import tuner.study.storage
+import tuner.study.worker
 from tuner.study import StudyAborted, create_study, run_study, start_workers
 from tuner.study.journal import repair_journal
 from tuner.study.locks import FlockLock, worker_gone, worker_id
@@ -41,7 +44,12 @@ from tuner.study.outcomes import (
     tally,
     worker_of,
 )
-from tuner.study.storage import default_storage, open_storage
+from tuner.study.storage import (
+    check_storage_url,
+    default_storage,
+    load_existing_study,
+    open_storage,
+)
 from tuner.study.worker import fail_orphans
 
 
@@ -556,6 +564,63 @@ def test_a_study_of_two_objectives_runs_unpruned_trials_told_both_values(tmp_pat
     assert tally(study.trials).counted == 12
     with pytest.raises(ValueError, match=r"exists with direction \(maximize, minimize\), not "):
         run_study(two, study_name="two", n_trials=13, directory=tmp_path, direction="maximize")
+
+
+def test_a_dead_runs_running_trial_runs_again_in_the_next_run_at_once(tmp_path):
+    def plain(trial: optuna.Trial) -> float:
+        return trial.suggest_float("x", 0, 1)
+
+    kwargs = dict(study_name="dead", directory=tmp_path, direction="maximize", seed=0)
+    study = run_study(plain, n_trials=3, **kwargs)
+    cut = study.ask()  # what a run killed mid-trial leaves: RUNNING, its process gone
+    cut.suggest_float("x", 0, 1)
+    record_worker(cut, f"{socket.gethostname()}:{2**22 + 7}:gone", None)
+    study = run_study(plain, n_trials=4, **kwargs)
+    assert tally(study.trials).counted == 4
+    (again,) = [t for t in study.trials if t.number > cut.number]
+    assert again.params == {"x": cut.params["x"]} and outcome_of(again) is Outcome.COMPLETE
+
+
+def test_parameters_cut_short_are_queued_again_once_whoever_finds_them(tmp_path):
+    storage = str(tmp_path / "journal.log")
+    study = create_study("once", storage)
+    trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    record_worker(trial, f"{socket.gethostname()}:{2**22 + 7}:gone", None)
+    frozen = study.tell(trial, state=TrialState.FAIL)
+    for _ in range(2):  # its worker, then an orphan check (or a stale-heartbeat check)
+        tuner.study.worker._queue_again(study, frozen)
+    assert fail_orphans(study, study.get_trials()) == 0
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert len(waiting) == 1 and waiting[0].params == frozen.params
+
+
+def test_reading_a_study_retries_a_storage_that_drops_out(tmp_path, monkeypatch):
+    storage = str(tmp_path / "journal.log")
+    create_study("flaky", storage)
+    real, calls = tuner.study.storage._load_existing_study, []
+
+    def flaky(*args):
+        calls.append(1)
+        if len(calls) < 3:
+            raise optuna.exceptions.StorageInternalError("connection dropped")
+        return real(*args)
+
+    monkeypatch.setattr(tuner.study.storage, "_load_existing_study", flaky)
+    assert load_existing_study(storage, "flaky").study_name == "flaky" and len(calls) == 3
+    monkeypatch.setattr(tuner.study.storage, "retry", lambda fn, *a, **k: fn(*a, **k))
+    calls.clear()
+    with pytest.raises(optuna.exceptions.StorageInternalError):  # said as unreachable
+        load_existing_study(storage, "flaky")
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [("sqlite:///:memory:", "lives in one process"), ("sqlite://", "sqlite:///<file>"),
+     ("mysql://u@localhost/db", "for others use a journal file")],
+)  # fmt: skip
+def test_a_storage_workers_cannot_share_is_refused_before_anything_runs(url, reason):
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        check_storage_url(url)
 
 
 def test_ctrl_c_fails_the_trial_and_queues_its_parameters_again(tmp_path):

@@ -46,9 +46,15 @@ def _score(value: float) -> str:
 
 
 def _one_line(exc: BaseException) -> str:
-    """The message of ``exc`` on one line, passwords masked (no library footnotes)."""
+    """The message of ``exc`` on one line, passwords masked (no library footnotes), cut
+    at :data:`_LONGEST` characters (a worker process's error may carry its traceback)."""
     lines = (line.strip() for line in str(exc).splitlines())
-    return mask_url(" ".join(line for line in lines if line and not line.startswith("(Background")))
+    text = mask_url(" ".join(line for line in lines if line and not line.startswith("(Background")))
+    return text if len(text) <= _LONGEST else text[: _LONGEST - 3] + "..."
+
+
+#: The longest error message printed, in characters.
+_LONGEST = 400
 
 
 def _count(minus_one: bool = False) -> Callable[[str], int]:

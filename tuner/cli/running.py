@@ -16,13 +16,14 @@ import optuna
 from ..study.journal import check_journal
 from ..study.outcomes import score_of, tally
 from ..study.pool import check_backend, start_workers, worker_count
-from ..study.run import run_study
+from ..study.run import StudyAborted, run_study
 from ..study.storage import (
     StudyNotFoundError,
     default_storage,
     is_local_file,
     load_existing_study,
     mask_url,
+    retry,
 )
 from ..studyfile import load_study_file, requested_workers
 from .common import UsageError, _best, _one_line, _score, _storage_arg
@@ -56,8 +57,8 @@ def _check_backend(args: argparse.Namespace, storage: str) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     with _workers_started(args, requested_workers(args.study_file, args.n_jobs, args.n_trials)):
-        from ..report import Report
-        from ..runner import build_study, check_resumable, study_allocation
+        from ..report import report_folder
+        from ..runner import build_study, check_resumable
 
         spec = load_study_file(args.study_file)
         n_trials = args.n_trials or spec.n_trials
@@ -75,9 +76,37 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if existing is not None:
             check_resumable(spec, parts.objective.space, existing)
             if _already_complete(existing, n_trials, spec.final_seeds, parts.refit.has_test):
+                if not (Path(args.out) / report_folder(spec.name) / "index.html").is_file():
+                    _finish(existing, parts, spec, args.out)  # a run cut short while writing it
                 return 0
     _say_start(spec.name, n_trials, n_jobs, storage)
-    study = run_study(
+    try:
+        study = _search(args, spec, parts, storage, n_trials, n_jobs)
+    except StudyAborted:  # its report says why every trial failed
+        _finish(load_existing_study(storage, spec.name), parts, spec, args.out)
+        raise
+    counts = retry(lambda: tally(study.get_trials(deepcopy=False)))
+    if counts.counted < n_trials:  # the final fits wait for the whole search
+        if counts.running:
+            why = (f"{counts.running} are still running in another process (a run or a worker "
+                   "of the same study), whose end writes the report again; or run")  # fmt: skip
+        elif args.timeout or spec.timeout:
+            why = "the timeout came first: run"
+        else:
+            why = "run"
+        print(f"tuner: {counts.counted} of the {n_trials} trials ended; {why} the same command "
+              "again to finish", file=sys.stderr)  # fmt: skip
+    else:
+        _final_fits(study, parts.refit, spec.final_seeds, n_jobs)
+    _finish(study, parts, spec, args.out)
+    return 0
+
+
+def _search(args, spec, parts, storage: str, n_trials: int, n_jobs: int) -> optuna.Study:
+    """The study file's search, through :func:`tuner.study.run_study`."""
+    from ..runner import study_allocation
+
+    return run_study(
         parts.objective,
         study_name=spec.name,
         n_trials=n_trials,
@@ -102,25 +131,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "spec": spec.to_attrs(),
         },
     )
-    counts = tally(study.get_trials(deepcopy=False))
-    if counts.counted < n_trials:  # the final fits wait for the whole search
-        why = (
-            f"{counts.running} are still running in another process (a run or a worker of "
-            "the same study), whose end writes the report again; or run"
-            if counts.running
-            else "the timeout came first: run"
-        )
-        print(f"tuner: {counts.counted} of the {n_trials} trials ended; {why} the same command "
-              "again to finish", file=sys.stderr)  # fmt: skip
-    else:
-        _final_fits(study, parts.refit, spec.final_seeds, n_jobs)
-    print(_outcomes(study))
-    report = Report.from_study(study, space=parts.objective.space, spec=spec)
-    folder = report.save(args.out)
-    print(_save_best_model(study, parts.refit, folder))
+
+
+def _finish(study: optuna.Study, parts, spec, out: str) -> None:
+    """A run's last word: its outcomes, the report, the best model and the verdict. Storage
+    calls are retried: after a whole search, a dropped connection must not cost its report."""
+    from ..report import Report
+
+    print(retry(_outcomes, study))
+    report = retry(Report.from_study, study, space=parts.objective.space, spec=spec)
+    folder = report.save(out)
+    print(retry(_save_best_model, study, parts.refit, folder))
     print(report.verdict.reason)
     print(f"report: {folder / 'index.html'}")
-    return 0
 
 
 def _already_complete(study: optuna.Study, n_trials: int, seeds: int, has_test: bool) -> bool:

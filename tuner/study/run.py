@@ -281,6 +281,9 @@ def run_study(
     _check_allocation(study, attrs.get("allocation"))
     retry(study.set_user_attr, "n_trials", n_trials)
     with study_lock(storage, study_name):
+        # Trials of a run that died: failed and queued again now, so that the budget
+        # left (counted before the workers start) does not count them as running.
+        retry(lambda: fail_orphans(study, study.get_trials(deepcopy=False)))
         run_index = retry(_next_run_index, study)
         if baselines and run_index == 0:
             retry(_queue_baselines, study, baselines, allocation)

@@ -186,6 +186,18 @@ def check_storage_url(storage: str) -> str:
             f"{mask_url(storage)!r} is not a storage: give a journal file path or a database "
             "URL such as sqlite:///studies.db or postgresql://user@host/db"
         ) from None
+    path = sqlite_path(storage)
+    if not (storage.startswith("postgresql") or path):
+        # Workers count and start trials under a lock that only these storages offer.
+        raise ValueError(
+            f"{mask_url(storage)!r}: a database storage is sqlite:///<file> or "
+            "postgresql://...; for others use a journal file path"
+        )
+    if path is not None and path.startswith(":memory:"):
+        raise ValueError(
+            f"{mask_url(storage)!r} lives in one process and is gone when it ends: give "
+            "sqlite:///<file> or a journal file path"
+        )
     return storage
 
 
@@ -230,8 +242,22 @@ def open_existing_storage(storage: str) -> optuna.storages.BaseStorage:
     if path != storage and Path(path).stat().st_size == 0:  # Optuna would write its tables
         raise StudyNotFoundError(f"no study storage at {mask_url(storage)} (an empty file)")
     if not is_local_file(storage):
+        _check_has_studies_table(storage)  # Optuna's storage would create its tables
         return open_storage(storage)
     return open_journal(storage, read_only=True)
+
+
+def _check_has_studies_table(url: str) -> None:
+    """Raise :class:`StudyNotFoundError` unless database ``url`` holds Optuna's tables."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(driver_url(url))
+    try:
+        found = sqlalchemy.inspect(engine).has_table("studies")
+    finally:
+        engine.dispose()
+    if not found:
+        raise StudyNotFoundError(f"no study storage at {mask_url(url)} (no Optuna tables)")
 
 
 def load_existing_study(storage: str, study_name: str) -> optuna.Study:
@@ -244,21 +270,29 @@ def load_existing_study(storage: str, study_name: str) -> optuna.Study:
         (the message lists the studies it holds).
     RuntimeError
         When the storage cannot be read. Messages name the storage with its
-        password masked: a driver's own message may quote the URL.
+        password masked: a driver's own message may quote the URL. A database
+        that stays unreachable through the retries (:func:`retry`) raises its
+        transient error instead.
     """
-    where = mask_url(storage)
     try:
-        opened = open_existing_storage(storage)
-        names = optuna.get_all_study_names(opened)
-        if study_name in names:
-            return optuna.load_study(study_name=study_name, storage=opened)
+        return retry(_load_existing_study, storage, study_name)
     except StudyNotFoundError:
         raise
     except Exception as exc:
+        if isinstance(exc, transient_errors()):  # still down after the retries: said so
+            raise
         raise RuntimeError(
-            f"cannot read {where}: {type(exc).__name__}: {mask_url(str(exc))}"
+            f"cannot read {mask_url(storage)}: {type(exc).__name__}: {mask_url(str(exc))}"
         ) from None
-    raise StudyNotFoundError(f"no study {study_name!r} in {where}; it holds {sorted(names)}")
+
+
+def _load_existing_study(storage: str, study_name: str) -> optuna.Study:
+    opened = open_existing_storage(storage)
+    names = optuna.get_all_study_names(opened)
+    if study_name not in names:
+        where = mask_url(storage)
+        raise StudyNotFoundError(f"no study {study_name!r} in {where}; it holds {sorted(names)}")
+    return optuna.load_study(study_name=study_name, storage=opened)
 
 
 T = TypeVar("T")

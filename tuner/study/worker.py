@@ -161,7 +161,7 @@ def _work(
 ) -> WorkerSummary:
     quiet_libraries()
     seed = worker_seed(cfg.seed, cfg.run_index, index)
-    storage = storage or open_storage(cfg.storage)
+    storage = storage or retry(open_storage, cfg.storage)
     study = retry(
         optuna.load_study,
         study_name=cfg.study_name,
@@ -173,15 +173,16 @@ def _work(
     summary = WorkerSummary()
     stopped = _stop_condition(cfg, own_process=index == 0 and cfg.stop_event is None)
     while not stopped():
-        try:
-            outcome = retry(_start_trial, study, storage, cfg, seed)
-        except KeyboardInterrupt:
-            summary.ran += 1
-            summary.interrupted = True
-            break
-        if outcome is None:
+        # Only the claim is retried: a trial that started runs once, whatever happens.
+        trial = retry(_claim_trial, study, storage, cfg, seed)
+        if trial is None:
             break
         summary.ran += 1
+        try:
+            outcome = _run_trial(study, storage, trial, cfg)
+        except KeyboardInterrupt:
+            summary.interrupted = True
+            break
         if outcome is Outcome.FAILED:
             summary.aborted = retry(_same_error, study, cfg.first_trial, cfg.n_trials)
             if summary.aborted:
@@ -221,13 +222,11 @@ def _sampler(cfg: WorkerConfig, seed: int | None) -> optuna.samplers.BaseSampler
     return AllocatedSampler(make, cfg.allocation, seed)
 
 
-def _start_trial(
+def _claim_trial(
     study: optuna.Study, storage: optuna.storages.BaseStorage, cfg: WorkerConfig, seed: int | None
-) -> Outcome | None:
-    """Start one trial under the study's lock and run it; return how it ended.
-
-    None when the budget is used up. Ctrl-C propagates once the trial is told.
-    """
+) -> optuna.Trial | None:
+    """Start one trial under the study's lock, recorded as this worker's; None when the
+    budget is used up."""
     beats = _heartbeat_interval(storage) is not None
     with study_lock(cfg.storage, cfg.study_name), _quiet_heartbeats() if beats else _NO_CONTEXT:
         if beats:  # a database: fail the trials whose heartbeat stopped
@@ -246,14 +245,17 @@ def _start_trial(
         trial = study.ask()  # a queued trial first
         # Recorded under the lock: a RUNNING trial seen there without a worker lost it.
         record_worker(trial, worker_id(), seed)
-    return _run_trial(study, storage, trial, cfg)
+    return trial
 
 
 def _run_trial(
     study: optuna.Study, storage: optuna.storages.BaseStorage, trial: optuna.Trial,
     cfg: WorkerConfig,
 ) -> Outcome:  # fmt: skip
-    """Run a started trial, record how it ended and tell Optuna; return the outcome."""
+    """Run a started trial, record how it ended and tell Optuna; return the outcome.
+
+    Ctrl-C propagates once the trial is told.
+    """
     value, state = None, TrialState.FAIL
     with _heartbeat(storage, trial):
         try:
@@ -268,7 +270,7 @@ def _run_trial(
             # into a storage error. A trial left RUNNING is failed as orphaned (and
             # queued again) by the next run.
             with contextlib.suppress(*transient_errors()):
-                RERUN(study, study.tell(trial, state=TrialState.FAIL))
+                _queue_again(study, study.tell(trial, state=TrialState.FAIL))
             raise
         except Exception as exc:  # one trial's error must not stop the study
             if isinstance(exc, transient_errors()) or _raised_by_storage(exc):
@@ -295,7 +297,8 @@ def _run_trial(
     # skip_if_finished: a tell retried after its reply was lost, or a trial failed as stale.
     frozen = retry(study.tell, trial, value, state=state, skip_if_finished=True)
     if outcome is Outcome.INTERRUPTED and outcome_of(frozen) is Outcome.INTERRUPTED:
-        retry(RERUN, study, frozen)
+        with study_lock(cfg.storage, cfg.study_name):  # one check-and-queue at a time
+            retry(_queue_again, study, frozen)
     for callback in cfg.callbacks:
         callback(study, frozen)
     return outcome
@@ -399,9 +402,21 @@ def fail_orphans(study: optuna.Study, trials: Sequence[optuna.trial.FrozenTrial]
         if worker is None or worker_gone(worker):
             frozen = study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
             if outcome_of(frozen) is Outcome.INTERRUPTED:
-                RERUN(study, frozen)
+                _queue_again(study, frozen)
             failed += 1
     return failed
+
+
+def _queue_again(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Queue the parameters of ``trial``, cut short, to run again: once, although its
+    worker, a stale-heartbeat check and an orphan check may each find it cut short
+    (a trial queued from it lists it in its retry history)."""
+    with warnings.catch_warnings():  # retry_history is marked experimental in Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        trials = study.get_trials(deepcopy=False)
+        queued = any(trial.number in RERUN.retry_history(t) for t in trials)
+    if not queued:
+        RERUN(study, trial)
 
 
 def _same_error(study: optuna.Study, first_trial: int, n_trials: int) -> str | None:
