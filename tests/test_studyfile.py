@@ -779,3 +779,17 @@ def test_baselines_are_read_and_checked_against_the_space(tmp_path):
           study=BASELINE + '[[study.baseline]]\noptimizer = "sgd"\nbeta1 = 0.5',
           space='optimizers = ["sgd", "adam"]')  # fmt: skip
     error(tmp_path, "study.baseline", "expected an array", study='baseline = "adam"')
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [("lr = nan", "lr must be finite"), ("lr = -1.0", "lr must be in (0, inf]"),
+     ('lr = "x"', "lr must be a real number"), ("lr = true", "lr must be a real number"),
+     ("beta1 = 1.5", "beta1 must be in [0, 1)"),
+     ("alpha = -1.0", "'alpha' parameter of LogisticClassifier must be")],
+)  # fmt: skip
+def test_a_baseline_value_its_class_refuses_names_the_baseline(tmp_path, values, expected):
+    # Run, the baseline would fail as a trial and spend one of the budget.
+    error(tmp_path, "study.baseline[0]", expected,
+          study=f'[[study.baseline]]\noptimizer = "adam"\n{values}',
+          space='[space.estimator]\nalpha = { low = 1e-6, high = 1e-2, log = true }')  # fmt: skip

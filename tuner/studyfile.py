@@ -482,8 +482,11 @@ def _build(study: TomlTable, key: str, make: Callable[..., Any], /, *args: Any, 
         return make(*args, **options)
 
 
-def _read_baselines(study: TomlTable, space: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
-    """``[[study.baseline]]``: tables of parameters, each a configuration of the space."""
+def _read_baselines(
+    study: TomlTable, space: Mapping[str, Any], estimator: type, estimator_params: dict[str, Any]
+) -> tuple[dict[str, Any], ...]:
+    """``[[study.baseline]]``: tables of parameters, each a configuration of the space
+    whose values its optimizer, schedule and estimator accept."""
     searched = SearchSpace(space["optimizers"], space["schedules"], params=space["params"],
                            estimator_params=space["estimator_space"])  # fmt: skip
     out = []
@@ -492,7 +495,8 @@ def _read_baselines(study: TomlTable, space: Mapping[str, Any]) -> tuple[dict[st
         if not isinstance(entry, dict):
             raise StudyFileError(study.path, where, f"expected a table, got {_toml_type(entry)}")
         try:
-            searched.complete(entry)
+            built = searched.build(searched.complete(entry))  # the classes check the values
+            estimator(**{**estimator_params, **built}).check_params()
         except (ValueError, TypeError) as exc:
             raise StudyFileError(study.path, where, str(exc)) from None
         out.append(entry)
@@ -784,7 +788,7 @@ def load_study_file(path: str | Path) -> StudySpec:
     space_keys = ("optimizers", "schedules", "params", "estimator")
     space = _read_space(top.table("space", space_keys), estimator, estimator_params)
     study.update(_read_evaluate(top.table("evaluate", ("test_fraction", "seeds"))))
-    study["baselines"] = _read_baselines(top.table("study"), space)
+    study["baselines"] = _read_baselines(top.table("study"), space, estimator, estimator_params)
     spec = fair_pruner_spec(study["pruner"].as_dict(), len(space["schedules"]),
                             getattr(estimator(**estimator_params), "max_epochs", None))  # fmt: skip
     study["pruner"] = ComponentSpec(spec.pop("name"), spec)
