@@ -427,7 +427,10 @@ def test_torn_last_journal_record_is_moved_aside(tmp_path):
 
 
 KILL_SCRIPT = textwrap.dedent("""
-    import sys
+    import signal, sys
+    # Ctrl-C raises KeyboardInterrupt even in a background job of a shell (which starts
+    # with SIGINT ignored, and Python then leaves it so).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from study_objectives import LedgerObjective
     from tuner.study import run_study
     run_study(LedgerObjective(sys.argv[2], epochs=4, sleep=0.15, peers=2), study_name="kill",
