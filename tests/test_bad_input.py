@@ -130,7 +130,11 @@ def test_read_only_commands_leave_a_torn_journal_as_it_is(tmp_path, capsys):
         ('[study.sampler]\nname = "tpe"\nn_startup_trials = "x"', "study.sampler", "must be int"),
         ('[study.sampler]\nname = "tpe"\nconstraints_func = "lambda t: [0]"', "study.sampler",
          "must be a function"),
+        ('[study.sampler]\nname = "qmc"\nindependent_sampler = "x"', "study.sampler",
+         "option 'independent_sampler' takes BaseSampler | None, not 'x'"),
         ('storage = "bogus://x"', "study.storage", "is not a storage"),
+        ('storage = "sqlite:///:memory:"', "study.storage", "lives in one process"),
+        ('storage = "mysql://u@localhost/db"', "study.storage", "use a journal file path"),
     ],
 )  # fmt: skip
 def test_options_that_would_fail_every_trial_are_refused(tmp_path, capsys, study, key, fragment):

@@ -94,6 +94,9 @@ def _check_types(kind: str, name: str, options: Mapping[str, Any]) -> None:
                 raise ValueError(
                     f"{kind} {name!r}: option {key!r} must be {' or '.join(types)}, got {value!r}"
                 )
+        elif isinstance(value, str) and types and not {"str", "Any"} & set(types):
+            # A study file gives text where the class takes an object (a sampler, say).
+            raise ValueError(f"{kind} {name!r}: option {key!r} takes {text}, not {value!r}")
 
 
 def _build(kind: str, table: Mapping[str, Callable], name: str, *args: Any, **options: Any):
