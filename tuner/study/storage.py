@@ -270,17 +270,14 @@ def load_existing_study(storage: str, study_name: str) -> optuna.Study:
         (the message lists the studies it holds).
     RuntimeError
         When the storage cannot be read. Messages name the storage with its
-        password masked: a driver's own message may quote the URL. A database
-        that stays unreachable through the retries (:func:`retry`) raises its
-        transient error instead.
+        password masked: a driver's own message may quote the URL. A dropped
+        connection is retried first (:func:`retry`).
     """
     try:
         return retry(_load_existing_study, storage, study_name)
     except StudyNotFoundError:
         raise
     except Exception as exc:
-        if isinstance(exc, transient_errors()):  # still down after the retries: said so
-            raise
         raise RuntimeError(
             f"cannot read {mask_url(storage)}: {type(exc).__name__}: {mask_url(str(exc))}"
         ) from None
