@@ -66,6 +66,20 @@ def test_output_cut_short_by_its_reader_ends_quietly():
         assert proc.stderr.read() == b""
 
 
+def test_the_last_line_counts_each_outcome_and_says_what_interrupted_means():
+    from tuner.cli.running import _outcomes
+
+    study = optuna.create_study(direction="maximize")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    study.tell(study.ask(), state=TrialState.FAIL)  # cut short: no error of its own
+    best = max(t.value for t in study.trials if t.value is not None)
+    assert _outcomes(study) == (
+        "trials: 2 complete, 0 pruned, 0 diverged, 0 failed, 1 interrupted (not counted; "
+        f"their parameters rerun); best {best:.4f} (trial "
+        f"{[t.value for t in study.trials].index(best)})"
+    )
+
+
 def test_run_writes_trials_and_prints_the_best(tmp_path, capsys):
     out = tmp_path / "reports"
     assert main(["run", str(study_file(tmp_path)), "--out", str(out), "--no-progress"]) == 0

@@ -267,7 +267,8 @@ def _outcomes(study: optuna.Study) -> str:
     parts = [f"{counts.complete} complete", f"{counts.pruned} pruned",
              f"{counts.diverged} diverged", f"{counts.failed} failed"]  # fmt: skip
     if counts.interrupted:
-        parts.append(f"{counts.interrupted} interrupted (run again)")
+        # Cut short by a kill or Ctrl-C: not counted, their parameters queued to run again.
+        parts.append(f"{counts.interrupted} interrupted (not counted; their parameters rerun)")
     best = _best(study)
     if best is None:
         return f"trials: {', '.join(parts)}; no trial completed"
