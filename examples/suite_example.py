@@ -4,7 +4,7 @@ Run from anywhere (the paths are the repository's)::
 
     python examples/suite_example.py
 
-It runs ``tuner bench studies/suite.toml --n-jobs 2`` (resuming what
+It runs ``tuner bench studies/suite.toml`` (resuming what
 ``reports/suite/`` already holds), then copies the page's main figure and
 the summary here, the summary headed by this command.
 """
@@ -26,7 +26,7 @@ COMMAND = "python examples/suite_example.py"
 def main() -> int:
     os.chdir(ROOT)  # the summary names paths from the repository's root
     start = time.perf_counter()
-    code = tuner(["bench", "studies/suite.toml", "--n-jobs", "2", "--no-progress"])
+    code = tuner(["bench", "studies/suite.toml", "--no-progress"])
     if code:
         return code
     minutes = (time.perf_counter() - start) / 60
