@@ -5,7 +5,8 @@ file, so every guarantee of a study holds for a suite: the exact budget
 whatever the workers, resuming where a run stopped, the final fits, the
 report of each study. All studies share one storage. A study already
 complete (its trials and final fits done) is skipped without being opened
-by a run, so running a finished suite again does no new work.
+by a run, so running a finished suite again does no new work (one whose page is
+missing, its run killed while writing it, goes through ``tuner run``, which writes it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..final import study_complete
+from ..report.files import report_folder
 from ..study.storage import StudyNotFoundError, default_storage, load_existing_study
 from .page import write_suite_report
 from .results import collect_results
@@ -92,7 +94,9 @@ def run_suite(
     ran, skipped, failed = [], [], {}
     for name, path in files.items():
         problem = specs[name]
-        if _complete(storage, name, problem.tables["study"]["n_trials"], problem.spec):
+        page = folder / report_folder(name) / "index.html"  # a run killed while writing it
+        if page.is_file() and _complete(storage, name, problem.tables["study"]["n_trials"],
+                                        problem.spec):  # fmt: skip
             print(f"study {name!r}: complete, skipped", file=sys.stderr)
             skipped.append(name)
             continue
