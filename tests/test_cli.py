@@ -242,14 +242,16 @@ def test_missing_file_and_bad_usage_exit_2(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("option", "value"),
     [("--n-jobs", "0"), ("--n-jobs", "-2"), ("--n-jobs", "two"), ("--n-trials", "0"),
-     ("--n-trials", "-5"), ("--timeout", "0"), ("--timeout", "-1"), ("--timeout", "nan")],
+     ("--n-trials", "-5"), ("--timeout", "0"), ("--timeout", "-1"), ("--timeout", "nan"),
+     ("--out", "/dev/null"), ("--out", "")],
 )  # fmt: skip
 @pytest.mark.parametrize("command", ["run", "worker"])
 def test_bad_option_values_exit_2_naming_the_option(tmp_path, capsys, command, option, value):
     # Refused before a worker starts or a study is read: 0 does not mean "the file's value".
     target = [str(study_file(tmp_path))] if command == "run" else ["--study", "s"]
+    out = [] if option == "--out" else ["--out", str(tmp_path)]
     with pytest.raises(SystemExit) as exc:
-        main([command, *target, option, value, "--out", str(tmp_path)])
+        main([command, *target, option, value, *out])
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert f"argument {option}: expected" in err and repr(value) in err

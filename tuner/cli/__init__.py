@@ -30,7 +30,7 @@ from ..study.run import StudyAborted
 from ..study.storage import StudyNotFoundError, mask_url, transient_errors
 from ..study.worker import quiet_libraries
 from ..studyfile import StudyFileError
-from .common import UsageError, _count, _one_line, _seconds, _study_name
+from .common import UsageError, _count, _folder, _one_line, _seconds, _study_name
 from .managing import _cmd_check, _cmd_delete, _cmd_list, _cmd_optimizers, _cmd_report
 from .running import _cmd_bench, _cmd_run, _cmd_worker
 
@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
             help="Optuna storage URL or journal file "
             "(default: $TUNER_STORAGE, else reports/<study>/journal.log)",
         )
-        p.add_argument("--out", default="reports", help="reports folder (default: reports)")
+        p.add_argument("--out", default="reports", type=_folder,
+                       help="reports folder (default: reports)")  # fmt: skip
 
     def workers(p: argparse.ArgumentParser) -> None:
         p.add_argument("--timeout", type=_seconds, help="seconds after which no new trial starts")

@@ -10,6 +10,7 @@ import argparse
 import math
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 import optuna
 
@@ -98,3 +99,11 @@ def _seconds(text: str) -> float:
     if not value > 0:  # also refuses nan
         raise argparse.ArgumentTypeError(f"expected positive seconds, got {text!r}")
     return value
+
+
+def _folder(text: str) -> str:
+    """An argparse type: a folder that is there or can be made (not a file, nor empty)."""
+    path = Path(text)
+    if not text.strip() or (path.exists() and not path.is_dir()):
+        raise argparse.ArgumentTypeError(f"expected a folder, got {text!r}")
+    return text
