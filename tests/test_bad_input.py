@@ -13,7 +13,8 @@ from test_cli import study_file
 from tuner import LogisticClassifier, OptimizerSearchCV
 from tuner.cli import main
 from tuner.study.storage import check_study_name, mask_url, open_storage
-from tuner.studyfile import MAX_FILE_BYTES, requested_workers
+from tuner.studyfile import requested_workers
+from tuner.tomlfile import MAX_FILE_BYTES
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..report.display import format_number, html_table, markdown_table
 from ..report.plots import png_bytes
+from ..report.style import PAGE_CSS
 from .figures import best_of_k_grid, profiles_figure
 from .inclusion import inclusion_finding, win_tie_loss
 from .results import SuiteResults
@@ -34,22 +35,9 @@ COST_NOTE = (
     "at most tau times the best optimizer's (Dolan & Moré 2002): rho(1) is the share on "
     "which it is the best, the right end the share on which it had k trials at all."
 )
-_CSS = """
-body { margin: 0; background: #f6f8fa; color: #1f2328;
-       font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-main { max-width: 1400px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; }
-h1 { font-size: 1.6em; margin: 0 0 4px; }
-h2 { font-size: 1.2em; margin: 32px 0 8px; padding-bottom: 4px; border-bottom: 1px solid #d0d7de; }
-.meta, .note, figcaption { color: #57606a; }
+_CSS = PAGE_CSS + """
 .finding { border-left: 4px solid #1a7f37; padding-left: 8px; max-width: 80em; }
-table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
-th, td { padding: 4px 6px; text-align: left; white-space: nowrap; }
-td { border-bottom: 1px solid #eaeef2; }
-th { background: #f6f8fa; font-weight: 600; }
-.num { text-align: right; }
-td.text { white-space: normal; min-width: 20em; }
-figure { margin: 24px 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
+td.text { min-width: 20em; }
 """
 _FILES = ("best_of_k", "profiles", "pairwise", "win_tie_loss", "verdicts")
 

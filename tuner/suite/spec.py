@@ -70,7 +70,8 @@ import optim
 from ..errors import StudyFileError
 from ..report.bestofk import MIN_DRAWS
 from ..study.storage import check_storage_url, check_study_name
-from ..studyfile import StudySpec, TomlTable, load_study_file, read_toml
+from ..studyfile import StudySpec, load_study_file
+from ..tomlfile import TomlTable, read_toml
 from .profiles import perfect_score
 
 __all__ = ["Problem", "SuiteSpec", "load_suite_file", "write_study_files"]
