@@ -29,7 +29,7 @@ from test_report_studies import make_study, make_trial
 from tuner.final import FinalFit
 from tuner.report import Report
 from tuner.report.display import SUMMARY_NOTES, number_format, summary_display, trials_display
-from tuner.report.plots import pareto_front
+from tuner.report.pareto import pareto_front
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("constant", "cosine", "exponential")

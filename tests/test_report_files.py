@@ -16,7 +16,7 @@ from test_report_studies import make_study, make_trial, wine_study
 from tuner.report import FORMATS, Report, report_folder, write_report
 from tuner.report.display import SUMMARY_NOTES
 from tuner.report.page import render_page
-from tuner.report.plots import DPI, SIZES
+from tuner.report.plotting import DPI, SIZES
 from tuner.study.storage import StudyNotFoundError, check_study_name, open_storage
 
 TABLE_FILES = {f"{name}.csv" for name in ("trials", "curves", "summary", "importances", "final")}

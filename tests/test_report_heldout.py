@@ -21,7 +21,8 @@ from tuner.final import FinalFit
 from tuner.report import Report
 from tuner.report.heldout import FINAL_COLUMNS, compare_test_scores, final_table
 from tuner.report.page import render_page
-from tuner.report.plots import DPI, SIZES, png_bytes, seed_scores_figure
+from tuner.report.plots import seed_scores_figure
+from tuner.report.plotting import DPI, SIZES, png_bytes
 from tuner.report.verdict import compute_verdict
 from tuner.study.storage import open_storage
 from tuner.studyfile import DataSpec, StudySpec

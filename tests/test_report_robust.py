@@ -18,11 +18,12 @@ import tuner.report
 from tuner.cli import main
 from tuner.report import Report, ReportProblem, Verdict, plots
 from tuner.report.importance import param_importances
+from tuner.report.plotting import SIZES
 
 LRS = [10 ** -(1 + i / 4) for i in range(12)]  # inside the default lr range
 PAGE_FILES = {"index.html", "verdict.json", "summary.md"}
 CSV_FILES = {f"{name}.csv" for name in ("trials", "curves", "summary", "importances", "final")}
-PNG_FILES = {f"{name}.png" for name in plots.SIZES if name != "pareto"}  # one objective
+PNG_FILES = {f"{name}.png" for name in SIZES if name != "pareto"}  # one objective
 
 
 def _two_optimizers(values: list[float]) -> list[optuna.trial.FrozenTrial]:

@@ -42,6 +42,8 @@ from .files import FORMATS, check_formats, report_folder, write_report
 from .heldout import FinalProgress, current_fits, final_table
 from .importance import MIN_TRIALS, param_importances
 from .page import notebook_html
+from .pareto import pareto_figure
+from .plotting import SIZES
 from .problems import ReportProblem, find_problem, guarded
 from .summary import summary_table
 from .tables import OUTCOMES, curves_table, outcome, reported_trials, trials_table
@@ -304,10 +306,10 @@ class Report:
         return self.direction == "maximize"
 
     def figure(self, name: str) -> Figure:
-        """The plot ``name`` (a key of :data:`tuner.report.plots.SIZES`), drawn from the
-        tables :data:`tuner.report.plots.PLOT_TABLES` names; see :meth:`figures`."""
+        """The plot ``name`` (a key of :data:`tuner.report.plotting.SIZES`), drawn from the
+        tables :data:`tuner.report.plotting.PLOT_TABLES` names; see :meth:`figures`."""
         draw: dict[str, Callable[[], Figure]] = {
-            "pareto": lambda: plots.pareto_figure(self.trials, self.maximize),
+            "pareto": lambda: pareto_figure(self.trials, self.maximize),
             "history": lambda: plots.history_figure(self.trials, self.maximize),
             "curves": lambda: plots.curves_figure(self.trials, self.curves, self.maximize),
             "best_of_k": lambda: plots.best_of_k_figure(
@@ -339,7 +341,7 @@ class Report:
             (each optimizer's best refit with several seeds, on the test
             split); first ``"pareto"`` (score against fit time, each
             optimizer's Pareto front) for a study of both. Each has the
-            fixed size :data:`tuner.report.plots.SIZES`;
+            fixed size :data:`tuner.report.plotting.SIZES`;
             a plot without data says why in its axes. The figures are not
             attached to pyplot: show one in a notebook by making it the
             cell's value, or save it with ``figure.savefig(path)``.
@@ -353,10 +355,10 @@ class Report:
 
     @property
     def plot_names(self) -> tuple[str, ...]:
-        """The report's plots, in page order: every key of :data:`tuner.report.plots.SIZES`,
+        """The report's plots, in page order: every key of :data:`tuner.report.plotting.SIZES`,
         the ``"pareto"`` plot only for a study of score against fit time."""
         pareto = "fit_time" in self.objectives
-        return tuple(name for name in plots.SIZES if pareto or name != "pareto")
+        return tuple(name for name in SIZES if pareto or name != "pareto")
 
     def _repr_html_(self) -> str:
         """The report in a notebook (Jupyter calls this): the best trial, the verdict,

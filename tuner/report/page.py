@@ -37,7 +37,7 @@ from .display import (
     trials_display,
 )
 from .heldout import score_statistics
-from .plots import PLOT_TABLES, png_bytes
+from .plotting import PLOT_TABLES, png_bytes
 from .problems import ReportProblem, find_problem, guarded
 from .style import NOTEBOOK_CSS, STUDY_CSS
 from .tables import ALL, baseline_table

@@ -1,7 +1,7 @@
 """The suite's plots: performance profiles at each budget, and each problem's best of k.
 
 Drawn with matplotlib's object interface (no pyplot), at the size and
-resolution of the study reports' plots (:data:`tuner.report.plots.DPI`); each
+resolution of the study reports' plots (:data:`tuner.report.plotting.DPI`); each
 optimizer keeps one colour in both.
 """
 
@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import StrMethodFormatter
 
 from ..report.bestofk import MIN_DRAWS, best_of_k_curve
-from ..report.plots import DPI
+from ..report.plotting import DPI
 from .results import SuiteResults
 
 __all__ = ["best_of_k_grid", "colors", "profiles_figure"]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..report.display import format_number, html_table, markdown_table
-from ..report.plots import png_bytes
+from ..report.plotting import png_bytes
 from ..report.style import PAGE_CSS
 from .figures import best_of_k_grid, profiles_figure
 from .inclusion import inclusion_finding, win_tie_loss
