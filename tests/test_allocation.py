@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import optuna
 import pytest
@@ -152,6 +153,18 @@ def test_a_choice_outside_the_space_is_an_error():
     trial = study.ask()
     with pytest.raises(ValueError, match="given optimizer 'rmsprop'"):
         trial.suggest_categorical("optimizer", list(CHOICES))
+
+
+def test_baselines_beyond_their_optimizers_share_are_refused_before_any_trial(tmp_path):
+    url = str(tmp_path / "j.log")
+    baselines = [{"optimizer": "adam", "lr": lr} for lr in (1e-3, 1e-2, 1e-1)]
+    allocation = EqualAllocation(CHOICES)  # adam is last: 6 trials give it 2
+    with pytest.raises(ValueError, match=r"3 baselines use optimizer 'adam', more than its equal "
+                       r"share of 2 of the 6 trials .* at least 9"):  # fmt: skip
+        run_study(OptimizerObjective(), study_name="b", n_trials=6, storage=url,
+                  allocation=allocation, baselines=baselines, progress=False)  # fmt: skip
+    assert not Path(url).exists()
+    allocation.check_baselines(baselines, 9)  # 3 each: the baselines fit
 
 
 def test_baselines_run_first_once_and_count_in_their_optimizers_share(tmp_path):

@@ -476,6 +476,16 @@ def test_a_baseline_runs_first_and_the_page_says_what_tuning_gained(tmp_path):
     assert "Baselines: what tuning gained" in page and "lr=0.001" in page
 
 
+def test_baselines_beyond_an_optimizers_share_are_a_study_file_error(tmp_path, capsys):
+    path = study_file(tmp_path, name="based", n_trials=4)
+    two = '[[study.baseline]]\noptimizer = "sgd"\nlr = 0.001\n\n'
+    path.write_text(path.read_text().replace("[data]", two * 3 + "[data]"))
+    assert main(["run", str(path), "--out", str(tmp_path / "r"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: study.baseline: 3 baselines use optimizer 'sgd'" in err
+    assert not (tmp_path / "r").exists()
+
+
 def test_delete_with_no_one_to_answer_deletes_nothing(tmp_path, capsys, monkeypatch):
     out = str(tmp_path / "reports")
     assert main(["run", str(study_file(tmp_path, name="kept", n_trials=1)), "--out", out,

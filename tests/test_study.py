@@ -517,6 +517,49 @@ def test_started_workers_import_the_objective_modules_before_the_run_comes():
     assert executor.submit(imported, "tuner.objective").result(timeout=120)
 
 
+def test_started_worker_processes_end_soon_after_their_run_is_killed(tmp_path):
+    # Without a watch they wait joblib's 5 idle minutes for work that never comes.
+    script = textwrap.dedent("""
+        import os, signal, sys
+        from tuner.study import start_workers
+        executor = start_workers(2)
+        pid = executor.submit(os.getpid).result(timeout=120)
+        open(sys.argv[1], "w").write(str(pid))
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    out = tmp_path / "pid"
+    # Output to no pipe: the worker process would hold it open, and the wait with it.
+    done = subprocess.run([sys.executable, "-c", script, str(out)], timeout=180,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    assert done.returncode == -signal.SIGKILL
+    pid = int(out.read_text())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.2)
+    assert not _alive(pid), "the run's worker process outlived it"
+
+
+def _alive(pid: int) -> bool:
+    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True)
+    return state.stdout.strip()[:1] not in ("", "Z")  # a zombie has ended
+
+
+def test_storage_recovery_notes_and_numpy_float_notes_stay_off_the_terminal():
+    script = textwrap.dedent("""
+        import logging, warnings
+        import numpy as np
+        from tuner.study.worker import quiet_libraries
+        quiet_libraries()
+        logging.getLogger("optuna.storages._rdb.storage").warning("Caught an error from x")
+        np.float64(1e308) * 10, np.log(np.zeros(1)), np.zeros(1) / np.zeros(1)
+        warnings.warn("a warning of our own", UserWarning)
+    """)
+    err = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True).stderr
+    assert "a warning of our own" in err
+    for note in ("Caught an error", "overflow", "divide by zero", "invalid value"):
+        assert note not in err
+
+
 def test_one_job_starts_no_worker_process(monkeypatch):
     def no_process(n):
         raise AssertionError(f"started {n} process(es)")

@@ -20,6 +20,8 @@ study files) a study of ``n_trials`` trials over ``m`` optimizers gives each
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +80,20 @@ class EqualAllocation:
         """Trials per choice for a budget of ``n_trials``."""
         share, extra = divmod(n_trials, len(self.choices))
         return {c: share + (i < extra) for i, c in enumerate(self.choices)}
+
+    def check_baselines(self, baselines: Iterable[Mapping[str, Any]], n_trials: int) -> None:
+        """Raise ``ValueError`` when one choice has more baselines than its share of
+        ``n_trials``: they would take trials of the other choices."""
+        quotas = self.quotas(n_trials)
+        for choice, count in Counter(b.get(self.param) for b in baselines).items():
+            if choice in quotas and count > quotas[choice]:
+                fits = (n for n in itertools.count(n_trials) if self.quotas(n)[choice] >= count)
+                least = next(fits)
+                raise ValueError(
+                    f"{count} baselines use {self.param} {choice!r}, more than its equal share "
+                    f"of {quotas[choice]} of the {n_trials} trials over {len(self.choices)} "
+                    f"optimizers: raise n_trials to at least {least}, or drop baselines"
+                )
 
     def taken(self, trials: Iterable[FrozenTrial]) -> dict[str, int]:
         """Trials per choice that use the budget: finished on their own, running or waiting."""

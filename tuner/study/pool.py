@@ -6,7 +6,10 @@ import concurrent.futures
 import contextlib
 import importlib.util
 import ipaddress
+import os
 import tempfile
+import threading
+import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator, Sequence
@@ -71,7 +74,28 @@ def worker_count(n_jobs: int) -> int:
 
 def _loky_executor(n: int) -> ProcessPoolExecutor:
     """joblib's reusable loky executor of ``n`` processes (the one a later call reuses)."""
-    return get_memmapping_executor(n)
+    return get_memmapping_executor(n, initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+
+#: Held by a loky process while it runs a study's worker.
+_BUSY = threading.Lock()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Initializer of a loky process: end it once the run's process is gone.
+
+    An idle loky process waits minutes for work from a parent that a ``kill -9``
+    ended; a busy one ends its trial first (its worker stops when its parent is
+    gone) and then exits here.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        with _BUSY:
+            os._exit(0)
+
+    threading.Thread(target=watch, name="tuner-parent-watch", daemon=True).start()
 
 
 def start_workers(n_jobs: int, modules: Sequence[str] = ()) -> ProcessPoolExecutor | None:
@@ -169,7 +193,8 @@ class Pool:
 
 
 def _one(cfg: WorkerConfig, index: int) -> list[WorkerSummary]:
-    return [run_worker(cfg, index)]
+    with _BUSY:
+        return [run_worker(cfg, index)]
 
 
 #: Seconds that a loky worker gets to end its trial after Ctrl-C before it is ended.

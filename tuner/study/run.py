@@ -275,6 +275,7 @@ def run_study(
         **(study_attrs or {}),
     }
     if allocation is not None:
+        allocation.check_baselines(baselines, n_trials)
         attrs.update(allocation="equal", optimizers=list(allocation.choices))
     opened = retry(open_storage, storage)
     study = retry(create_study, study_name, opened, directions, attrs)

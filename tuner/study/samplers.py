@@ -99,10 +99,30 @@ def _check_types(kind: str, name: str, options: Mapping[str, Any]) -> None:
             raise ValueError(f"{kind} {name!r}: option {key!r} takes {text}, not {value!r}")
 
 
+#: Least values of numeric options that Optuna checks only once it samples with them (after
+#: its startup trials), so that a value below fails every later trial. Optuna's TPE docs:
+#: ``prior_weight`` non-negative, ``n_ei_candidates`` the number of candidates drawn (at
+#: least one); a count of startup trials is not negative.
+_LEAST = {
+    "tpe": {"prior_weight": 0, "n_ei_candidates": 1, "n_startup_trials": 0},
+    "gp": {"n_startup_trials": 0},
+    "cmaes": {"n_startup_trials": 0, "popsize": 1, "inc_popsize": 1},
+}
+
+
+def _check_bounds(kind: str, name: str, options: Mapping[str, Any]) -> None:
+    """Refuse numeric options below their least value (:data:`_LEAST`)."""
+    for key, least in _LEAST.get(name, {}).items():
+        value = options.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and not value >= least:
+            raise ValueError(f"{kind} {name!r}: option {key!r} must be >= {least}, got {value!r}")
+
+
 def _build(kind: str, table: Mapping[str, Callable], name: str, *args: Any, **options: Any):
     if name not in table:
         raise ValueError(f"unknown {kind} {name!r}; choose one of {', '.join(table)}")
     _check_types(kind, name, options)
+    _check_bounds(kind, name, options)
     try:
         return table[name](*args, **options)
     except TypeError as exc:  # an option the class does not take

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import logging
 import math
 import numbers
 import os
@@ -130,9 +131,16 @@ def quiet_libraries() -> None:
     repaired journal) still show.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # The storages log how they recover from a dropped connection ("Caught an error
+    # from sqlalchemy ..."); the run retries, and says so itself when it gives up.
+    logging.getLogger("optuna.storages").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"optuna")
     warnings.filterwarnings("ignore", module=r"sqlalchemy")
+    # NumPy's floating-point notes, wherever the operation was written.
+    warnings.filterwarnings(
+        "ignore", r"(overflow|invalid value|divide by zero|underflow) encountered", RuntimeWarning
+    )
     warnings.filterwarnings(
         "ignore", category=RuntimeWarning, module=r"(numpy|scipy|sklearn|optim|tuner\.estimators)"
     )
