@@ -297,6 +297,9 @@ def test_an_unreachable_database_is_named_masked_not_a_commit_error(capsys):
     err = capsys.readouterr().err
     assert "the database postgresql://u:***@127.0.0.1:1/db is unreachable" in err
     assert "pw-secret" not in err and err.count("\n") == 1
+    # Reading one study, as run, report and worker do: the same line, not "cannot read".
+    assert main(["report", "s", "--storage", "postgresql://u:pw-secret@127.0.0.1:1/db"]) == 1
+    assert capsys.readouterr().err == err
 
 
 @pytest.mark.parametrize(

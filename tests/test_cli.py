@@ -393,7 +393,9 @@ def test_a_complete_study_says_so_and_does_nothing_else(tmp_path, capsys):
     # A run cut short while it wrote the report left none: the next run writes it.
     page.unlink()
     assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0
-    assert "is already complete" in capsys.readouterr().err and page.is_file()
+    err = capsys.readouterr().err
+    assert "is already complete: 2 trials ended of its budget of 2; writing its report" in err
+    assert "to extend it" not in err and page.is_file()
     assert len(trials(tmp_path, "done")) == 2
     # An unfinished study whose budget a run lowers hears of it.
     storage = open_storage(default_storage("done", out))

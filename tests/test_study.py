@@ -45,6 +45,7 @@ from tuner.study.outcomes import (
     worker_of,
 )
 from tuner.study.storage import (
+    StorageUnreachableError,
     check_storage_url,
     default_storage,
     load_existing_study,
@@ -655,7 +656,8 @@ def test_reading_a_study_retries_a_storage_that_drops_out(tmp_path, monkeypatch)
     assert load_existing_study(storage, "flaky").study_name == "flaky" and len(calls) == 3
     monkeypatch.setattr(tuner.study.storage, "retry", lambda fn, *a, **k: fn(*a, **k))
     calls.clear()
-    with pytest.raises(RuntimeError, match=r"cannot read .*StorageInternalError"):
+    expected = rf"database {re.escape(storage)} is unreachable .*StorageInternalError"
+    with pytest.raises(StorageUnreachableError, match=expected):
         load_existing_study(storage, "flaky")
 
 

@@ -27,7 +27,12 @@ from typing import Any
 # ``tuner --help`` answers at once.
 from ..study.pool import BACKENDS
 from ..study.run import StudyAborted
-from ..study.storage import StudyNotFoundError, mask_url, transient_errors
+from ..study.storage import (
+    StorageUnreachableError,
+    StudyNotFoundError,
+    mask_url,
+    transient_errors,
+)
 from ..study.worker import quiet_libraries
 from ..studyfile import StudyFileError
 from .common import UsageError, _count, _folder, _one_line, _seconds, _study_name
@@ -172,15 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StudyAborted as exc:
         print(f"tuner: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILURE
-    except transient_errors() as exc:  # retried for seconds already
-        where = mask_url(getattr(args, "storage_url", None) or "of the study")
-        cause = exc.__cause__ or exc
-        print(
-            f"tuner: error: the database {where} is unreachable or refused a write "
-            f"({type(cause).__name__}: {_one_line(cause)}); finished trials are kept: run "
-            "the same command again when it is back",
-            file=sys.stderr,
-        )
+    except (StorageUnreachableError, *transient_errors()) as exc:  # retried for seconds already
+        if not isinstance(exc, StorageUnreachableError):
+            exc = StorageUnreachableError.of(getattr(args, "storage_url", None), exc)
+        print(f"tuner: error: {_one_line(exc)}; finished trials are kept: run the same "
+              "command again when it is back", file=sys.stderr)  # fmt: skip
         return EXIT_FAILURE
     except ImportError as exc:
         print(

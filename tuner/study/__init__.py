@@ -15,11 +15,18 @@
 from .outcomes import Outcome, Tally, counts_towards_budget, outcome_of, tally
 from .pool import BACKENDS, check_backend, start_workers
 from .run import StudyAborted, create_study, run_study
-from .storage import StudyNotFoundError, load_existing_study, mask_url, open_storage
+from .storage import (
+    StorageUnreachableError,
+    StudyNotFoundError,
+    load_existing_study,
+    mask_url,
+    open_storage,
+)
 
 __all__ = [
     "BACKENDS",
     "Outcome",
+    "StorageUnreachableError",
     "StudyAborted",
     "StudyNotFoundError",
     "Tally",

@@ -23,6 +23,7 @@ from .journal import StudyNotFoundError, open_journal
 
 __all__ = [
     "JOURNAL_FILE",
+    "StorageUnreachableError",
     "StudyNotFoundError",
     "check_storage_url",
     "check_study_name",
@@ -268,15 +269,18 @@ def load_existing_study(storage: str, study_name: str) -> optuna.Study:
     StudyNotFoundError
         When a journal file is missing, or the storage holds no such study
         (the message lists the studies it holds).
+    StorageUnreachableError
+        When a database stays unreachable through :func:`retry`'s tries.
     RuntimeError
-        When the storage cannot be read. Messages name the storage with its
-        password masked: a driver's own message may quote the URL. A dropped
-        connection is retried first (:func:`retry`).
+        When the storage cannot be read otherwise. Messages name the storage
+        with its password masked: a driver's own message may quote the URL.
     """
     try:
         return retry(_load_existing_study, storage, study_name)
     except StudyNotFoundError:
         raise
+    except transient_errors() as exc:
+        raise StorageUnreachableError.of(storage, exc) from None
     except Exception as exc:
         raise RuntimeError(
             f"cannot read {mask_url(storage)}: {type(exc).__name__}: {mask_url(str(exc))}"
@@ -293,6 +297,20 @@ def _load_existing_study(storage: str, study_name: str) -> optuna.Study:
 
 
 T = TypeVar("T")
+
+
+class StorageUnreachableError(RuntimeError):
+    """A database storage that stayed unreachable, or refused writes, through :func:`retry`'s
+    tries; what the study holds is kept."""
+
+    @classmethod
+    def of(cls, storage: str | None, exc: BaseException) -> StorageUnreachableError:
+        """The error for ``storage`` (a URL, masked here) that failed with ``exc``."""
+        cause = exc.__cause__ or exc
+        first = next((line.strip() for line in str(cause).splitlines() if line.strip()), "")
+        where = mask_url(storage) if storage else "of the study"
+        return cls(f"the database {where} is unreachable or refused a write "
+                   f"({type(cause).__name__}: {mask_url(first)})")  # fmt: skip
 
 
 def transient_errors() -> tuple[type[BaseException], ...]:
