@@ -38,7 +38,8 @@ Every table and key is optional except ``[data]`` and ``estimator.class``::
 
     [[study.baseline]]         # a configuration run first, e.g. the default you would use;
     optimizer = "adam"         # the page compares the tuned ones with it. Parameters left
-    lr = 1e-3                  # out take their class's default (repeat the table for more)
+    lr = 1e-3                  # out take their class's default (repeat the table for more;
+                               # at most an optimizer's equal share of n_trials each)
 
 A pruner compares a trial only with trials of its own optimizer (and of its
 own schedule when the study lists several), so ``hyperband``, whose brackets
