@@ -13,6 +13,7 @@ import pytest
 from optuna.trial import TrialState
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, check_cv, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -314,7 +315,10 @@ def test_a_classifiers_fold_accuracy_is_its_score(wine, weighted):
     scorer = _fold_scorer(est, None)
     assert scorer(est, X, labels, w) == pytest.approx(est.score(X, labels, w), rel=1e-12)
     assert 0.3 < scorer(est, X, labels, w) < 1  # a score that can tell them apart
-    assert _fold_scorer(est, "f1_macro") is not scorer  # a named scoring is scikit-learn's
+    assert _fold_scorer(est, "accuracy") is scorer  # the same score, named
+    accuracy = check_scoring(est, "accuracy")
+    assert scorer(est, X, labels, w) == pytest.approx(accuracy(est, X, labels, w), rel=1e-12)
+    assert _fold_scorer(est, "f1_macro") is not scorer  # another scoring is scikit-learn's
 
 
 def test_run_study_keeps_an_in_memory_storage_to_one_worker_of_this_process():

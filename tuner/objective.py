@@ -271,9 +271,9 @@ class Objective:
 
 
 def _fold_scorer(estimator: Any, scoring: Any) -> Any:
-    """The scorer of a fold after each epoch: ``scoring``'s, or for a classifier's own
-    score its accuracy computed directly (:func:`_accuracy`)."""
-    if scoring is None and is_classifier(estimator):
+    """The scorer of a fold after each epoch: ``scoring``'s, or for a classifier's
+    accuracy (its own score, or ``"accuracy"``) computed directly (:func:`_accuracy`)."""
+    if scoring in (None, "accuracy") and is_classifier(estimator):
         return _accuracy
     return check_scoring(estimator, scoring)
 
