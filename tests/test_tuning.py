@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import optim
-from tuner.estimators import LinearRegressor, LogisticClassifier
+from tuner.estimators import LinearRegressor, LogisticClassifier, MLPClassifier
 from tuner.objective import Objective, _fold_scorer
 from tuner.search import OptimizerSearchCV
 from tuner.space import SearchSpace
@@ -312,13 +312,34 @@ def test_a_classifiers_fold_accuracy_is_its_score(wine, weighted):
     labels = np.array(["class " + str(v) for v in y])  # not 0..k-1: compared as given
     est = LogisticClassifier(max_epochs=2, random_state=0).fit(X, labels)
     w = np.random.default_rng(0).uniform(0, 2, len(y)) if weighted else None
-    scorer = _fold_scorer(est, None)
-    assert scorer(est, X, labels, w) == pytest.approx(est.score(X, labels, w), rel=1e-12)
-    assert 0.3 < scorer(est, X, labels, w) < 1  # a score that can tell them apart
-    assert _fold_scorer(est, "accuracy") is scorer  # the same score, named
     accuracy = check_scoring(est, "accuracy")
-    assert scorer(est, X, labels, w) == pytest.approx(accuracy(est, X, labels, w), rel=1e-12)
-    assert _fold_scorer(est, "f1_macro") is not scorer  # another scoring is scikit-learn's
+    for scoring in (None, "accuracy"):  # the same score, named
+        scorer = _fold_scorer(est, scoring)
+        for _ in range(2):  # checked at the first call, taken as checked after
+            assert scorer(est, X, labels, w) == pytest.approx(est.score(X, labels, w), rel=1e-12)
+            assert scorer(est, X, labels, w) == pytest.approx(accuracy(est, X, labels, w),
+                                                              rel=1e-12)  # fmt: skip
+    assert 0.3 < scorer(est, X, labels, w) < 1  # a score that can tell them apart
+    assert not isinstance(_fold_scorer(est, "f1_macro"), type(scorer))  # scikit-learn's
+
+
+def test_a_folds_input_is_checked_at_its_first_score_and_not_at_every_epoch(wine, monkeypatch):
+    X, y = wine
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_epochs=2, random_state=0).fit(X, y)
+    scorer = _fold_scorer(est, None)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        scorer(est, bad, y)
+    checks = []
+    real = type(est)._raw_output
+    monkeypatch.setattr(type(est), "_raw_output",
+                        lambda self, X, check_input=True: checks.append(check_input)
+                        or real(self, X, check_input))  # fmt: skip
+    Xf, frame = X.astype(np.float32), pd.DataFrame(X)
+    for _ in range(3):
+        scorer(est, Xf, y), scorer(est, frame, y)
+    assert checks == [True, True, False, True, False, True]  # a frame is checked every time
 
 
 def test_run_study_keeps_an_in_memory_storage_to_one_worker_of_this_process():

@@ -28,7 +28,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_array, column_or_1d
 
-from .estimators import DivergenceError
+from .estimators import DivergenceError, LogisticClassifier, MLPClassifier
 from .sklearn_compat import check_sample_weight
 from .space import SearchSpace
 from .study.outcomes import Diverged
@@ -271,19 +271,36 @@ class Objective:
 
 
 def _fold_scorer(estimator: Any, scoring: Any) -> Any:
-    """The scorer of a fold after each epoch: ``scoring``'s, or for a classifier's
-    accuracy (its own score, or ``"accuracy"``) computed directly (:func:`_accuracy`)."""
+    """The scorer of a trial's folds after each epoch: ``scoring``'s, or for a classifier's
+    accuracy (its own score, or ``"accuracy"``) computed directly (:class:`_Accuracy`)."""
     if scoring in (None, "accuracy") and is_classifier(estimator):
-        return _accuracy
+        return _Accuracy(checks_once=isinstance(estimator, LogisticClassifier | MLPClassifier))
     return check_scoring(estimator, scoring)
 
 
-def _accuracy(estimator: Any, X: Any, y: np.ndarray, sample_weight: Any = None) -> float:
+class _Accuracy:
     """``estimator.score(X, y, sample_weight)`` of a classifier (``accuracy_score`` of its
     predictions) for labels the objective checked once: scikit-learn checks the labels
     on every call, which took five times as long as the prediction itself (digits, 32
-    hidden units) and the objective scores every fold after every epoch."""
-    return float(np.average(estimator.predict(X) == y, weights=sample_weight))
+    hidden units), and the objective scores every fold after every epoch.
+
+    With ``checks_once`` (our networks), the input of a fold is checked at its
+    first prediction only: the folds are the objective's own arrays, the same at
+    every epoch, and checking them again cost more than predicting.
+    """
+
+    def __init__(self, checks_once: bool = False):
+        self._checked: set[int] | None = set() if checks_once else None
+
+    def __call__(self, estimator: Any, X: Any, y: np.ndarray, sample_weight: Any = None) -> float:
+        if self._checked is None:
+            predicted = estimator.predict(X)
+        else:
+            plain = isinstance(X, np.ndarray) or (sp.issparse(X) and X.format == "csr")
+            plain = plain and X.dtype in (np.float32, np.float64)  # as a check leaves them
+            predicted = estimator.predict(X, check_input=not (plain and id(X) in self._checked))
+            self._checked.add(id(X))
+        return float(np.average(predicted == y, weights=sample_weight))
 
 
 @contextmanager

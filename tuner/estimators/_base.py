@@ -406,7 +406,8 @@ class BaseNetworkEstimator(NestedParamsMixin, BaseEstimator):
         self._reference_loss = trainer.reference_loss
 
     # -- prediction ----------------------------------------------------------------
-    def _raw_output(self, X) -> np.ndarray:
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=_FLOATS)
+    def _raw_output(self, X, check_input: bool = True) -> np.ndarray:
+        if check_input:
+            check_is_fitted(self)
+            X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=_FLOATS)
         return self._network.predict_raw(X, self._fitted_arrays())

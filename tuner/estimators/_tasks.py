@@ -99,9 +99,24 @@ class ClassifierHead(ClassifierMixin):
         """
         return self._partial_fit(X, y, sample_weight, classes=classes)
 
-    def predict(self, X) -> np.ndarray:
-        """Most probable class of each sample."""
-        raw = self._raw_output(X)  # checks the fit first
+    def predict(self, X, check_input: bool = True) -> np.ndarray:
+        """Most probable class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
+        check_input : bool, default=True
+            Check that the estimator is fitted and ``X`` fits it. ``False`` skips
+            the checks, as scikit-learn's trees allow: only for a float array or
+            CSR matrix that ``predict`` accepted before (a validation fold scored
+            after every epoch), which it then takes as it is.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        raw = self._raw_output(X, check_input)
         return self.classes_[self._labels(raw)]
 
     def predict_proba(self, X) -> np.ndarray:
