@@ -14,7 +14,13 @@ from optuna.trial import TrialState
 from study_objectives import BEST_LOG_LR, OptimizerObjective
 
 from tuner.study import create_study, run_study
-from tuner.study.allocation import AllocatedSampler, EqualAllocation, assign, assigned
+from tuner.study.allocation import (
+    AllocatedSampler,
+    EqualAllocation,
+    assign,
+    assigned,
+    check_baselines,
+)
 from tuner.study.outcomes import (
     Outcome,
     counts_towards_budget,
@@ -160,11 +166,15 @@ def test_baselines_beyond_their_optimizers_share_are_refused_before_any_trial(tm
     baselines = [{"optimizer": "adam", "lr": lr} for lr in (1e-3, 1e-2, 1e-1)]
     allocation = EqualAllocation(CHOICES)  # adam is last: 6 trials give it 2
     with pytest.raises(ValueError, match=r"3 baselines use optimizer 'adam', more than its equal "
-                       r"share of 2 of the 6 trials .* at least 9"):  # fmt: skip
+                       r"share of 2 of the 6 trials .* a budget of 9 or more"):  # fmt: skip
         run_study(OptimizerObjective(), study_name="b", n_trials=6, storage=url,
                   allocation=allocation, baselines=baselines, progress=False)  # fmt: skip
     assert not Path(url).exists()
-    allocation.check_baselines(baselines, 9)  # 3 each: the baselines fit
+    check_baselines(baselines, 9, allocation)  # 3 each: the baselines fit
+    check_baselines(baselines, 3, None)  # the sampler chooses: any three trials
+    with pytest.raises(ValueError, match="3 baselines do not fit a budget of 2 trials"):
+        run_study(OptimizerObjective(), study_name="b", n_trials=2, storage=url,
+                  baselines=baselines, progress=False)  # fmt: skip
 
 
 def test_baselines_run_first_once_and_count_in_their_optimizers_share(tmp_path):

@@ -132,9 +132,22 @@ def test_read_only_commands_leave_a_torn_journal_as_it_is(tmp_path, capsys):
         ('[study.sampler]\nname = "tpe"\nconstraints_func = "lambda t: [0]"', "study.sampler",
          "must be a function"),
         ('[study.sampler]\nname = "tpe"\nprior_weight = -1', "study.sampler",
-         "option 'prior_weight' must be >= 0, got -1"),
+         "option 'prior_weight' must be a finite number >= 0, got -1"),
+        ('[study.sampler]\nname = "tpe"\nprior_weight = inf', "study.sampler",
+         "option 'prior_weight' must be a finite number >= 0, got inf"),
         ('[study.sampler]\nname = "tpe"\nn_ei_candidates = 0', "study.sampler",
-         "option 'n_ei_candidates' must be >= 1, got 0"),
+         "option 'n_ei_candidates' must be a finite number between 1 and 1000000, got 0"),
+        ('[study.sampler]\nname = "tpe"\nn_ei_candidates = 100000000000', "study.sampler",
+         "between 1 and 1000000"),
+        ('[study.sampler]\nname = "qmc"\nindependent_sampler = 5', "study.sampler",
+         "option 'independent_sampler' takes BaseSampler | None, not 5"),
+        ('[study.sampler]\nname = "qmc"\nindependent_sampler = { a = 1 }', "study.sampler",
+         "takes BaseSampler | None, not {'a': 1}"),
+        ('[study.pruner]\nname = "successive_halving"\nmin_early_stopping_rate = 1000000000',
+         "study.pruner", "option 'min_early_stopping_rate' must be a finite number between 0 "
+         "and 30"),
+        ('[study.pruner]\nname = "none"\nn_warmup_steps = "x"', "study.pruner",
+         "pruner 'none' prunes no trial"),
         ('[study.sampler]\nname = "qmc"\nindependent_sampler = "x"', "study.sampler",
          "option 'independent_sampler' takes BaseSampler | None, not 'x'"),
         ('storage = "bogus://x"', "study.storage", "is not a storage"),
@@ -144,8 +157,11 @@ def test_read_only_commands_leave_a_torn_journal_as_it_is(tmp_path, capsys):
 )  # fmt: skip
 def test_options_that_would_fail_every_trial_are_refused(tmp_path, capsys, study, key, fragment):
     path = study_file(tmp_path)
-    path.write_text(path.read_text().replace("[study]\n", f"[study]\n{study}\n", 1)
-                    if not study.startswith("[") else path.read_text() + study + "\n")
+    text = path.read_text()
+    if study.startswith("[study.pruner]"):  # instead of the file's own
+        text = text.replace('pruner = "none"\n', "")
+    path.write_text(text.replace("[study]\n", f"[study]\n{study}\n", 1)
+                    if not study.startswith("[") else text + study + "\n")  # fmt: skip
     run_fails(["run", str(path), "--out", str(tmp_path)], capsys, f"{path}: {key}: ", fragment)
 
 

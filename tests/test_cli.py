@@ -482,10 +482,17 @@ def test_baselines_beyond_an_optimizers_share_are_a_study_file_error(tmp_path, c
     path = study_file(tmp_path, name="based", n_trials=4)
     two = '[[study.baseline]]\noptimizer = "sgd"\nlr = 0.001\n\n'
     path.write_text(path.read_text().replace("[data]", two * 3 + "[data]"))
-    assert main(["run", str(path), "--out", str(tmp_path / "r"), "--no-progress"]) == 2
-    err = capsys.readouterr().err
-    assert f"{path}: study.baseline: 3 baselines use optimizer 'sgd'" in err
+    for command in (["check", str(path)], ["run", str(path), "--out", str(tmp_path / "r")]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert f"{path}: study.baseline: 3 baselines use optimizer 'sgd'" in err
+        assert "share of 2 of the 4 trials" in err
     assert not (tmp_path / "r").exists()
+    # A budget given on the command line is the one they must fit.
+    path.write_text(path.read_text().replace("n_trials = 4", "n_trials = 6"))
+    assert main(["check", str(path)]) == 0
+    assert main(["run", str(path), "--n-trials", "4", "--out", str(tmp_path / "r")]) == 2
+    assert "share of 2 of the 4 trials" in capsys.readouterr().err
 
 
 def test_delete_with_no_one_to_answer_deletes_nothing(tmp_path, capsys, monkeypatch):

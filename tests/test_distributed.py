@@ -335,3 +335,32 @@ def test_concurrent_runs_never_exceed_the_budget(tmp_path):
         t.join()
     assert not errors
     assert_nothing_lost(load("both", storage), 10, ledger)
+
+
+@needs_postgres
+def test_a_study_lock_whose_connection_was_cut_takes_a_new_one(monkeypatch, pg_study):
+    # A connection cut after the pool's check and before the lock's query (as in a storm of
+    # pg_terminate_backend) failed the worker and so the run: the lock now retries.
+    import psycopg
+    import sqlalchemy
+
+    import tuner.study.locks as locks
+    from tuner.study.storage import driver_url
+
+    # One pooled connection, not checked on checkout: the lock's, whatever takes it.
+    engine = sqlalchemy.create_engine(driver_url(PG_URL), pool_size=1, max_overflow=0)
+    monkeypatch.setattr(locks, "_lock_engine", lambda url: engine)
+
+    def backend() -> int:
+        with engine.connect() as conn:
+            return conn.execute(sqlalchemy.text("SELECT pg_backend_pid()")).scalar()
+
+    with locks.study_lock(PG_URL, pg_study):
+        pass
+    cut = backend()
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (cut,))
+    with locks.study_lock(PG_URL, pg_study):
+        pass
+    assert backend() != cut
+    engine.dispose()

@@ -518,14 +518,16 @@ def test_started_workers_import_the_objective_modules_before_the_run_comes():
     assert executor.submit(imported, "tuner.objective").result(timeout=120)
 
 
-def test_started_worker_processes_end_soon_after_their_run_is_killed(tmp_path):
-    # Without a watch they wait joblib's 5 idle minutes for work that never comes.
+def test_worker_processes_end_soon_after_their_run_is_killed(tmp_path):
+    # Without a watch they wait joblib's 5 idle minutes for work that never comes: the
+    # processes started for a run's workers, and those of its final fits.
     script = textwrap.dedent("""
-        import os, signal, sys
+        import os, signal, sys, time
         from tuner.study import start_workers
-        executor = start_workers(2)
-        pid = executor.submit(os.getpid).result(timeout=120)
-        open(sys.argv[1], "w").write(str(pid))
+        from tuner.study.pool import map_unordered
+        start_workers(2)
+        pids = set(map_unordered(lambda: time.sleep(0.5) or os.getpid(), [()] * 4, 2))
+        open(sys.argv[1], "w").write(" ".join(map(str, pids)))
         os.kill(os.getpid(), signal.SIGKILL)
     """)
     out = tmp_path / "pid"
@@ -533,11 +535,12 @@ def test_started_worker_processes_end_soon_after_their_run_is_killed(tmp_path):
     done = subprocess.run([sys.executable, "-c", script, str(out)], timeout=180,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     assert done.returncode == -signal.SIGKILL
-    pid = int(out.read_text())
+    pids = [int(p) for p in out.read_text().split()]
+    assert len(pids) == 2
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and _alive(pid):
+    while time.monotonic() < deadline and any(map(_alive, pids)):
         time.sleep(0.2)
-    assert not _alive(pid), "the run's worker process outlived it"
+    assert not any(map(_alive, pids)), "the run's worker processes outlived it"
 
 
 def _alive(pid: int) -> bool:

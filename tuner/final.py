@@ -21,11 +21,10 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import joblib
 import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -38,6 +37,7 @@ from sklearn.preprocessing import StandardScaler
 from .space import SearchSpace
 from .study.allocation import assigned
 from .study.outcomes import best_scored, directions_of, tally
+from .study.pool import map_unordered
 from .study.storage import retry
 
 __all__ = [
@@ -194,12 +194,8 @@ def run_final_fits(
     todo = missing_fits(study, seeds) if refit.has_test else []
     if not todo:
         return []
-    jobs = max(1, min(n_jobs, len(todo)))
-    results: Iterable[FinalFit] = joblib.Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        joblib.delayed(refit)(*task) for task in todo
-    )
     ran = []
-    for fit in results:
+    for fit in map_unordered(refit, todo, n_jobs):
         retry(study.set_user_attr, fit.key, asdict(fit))
         ran.append(fit)
     return ran

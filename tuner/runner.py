@@ -19,7 +19,7 @@ from .data import load_data
 from .final import Refit
 from .objective import Objective, hold_out_test, make_folds
 from .space import SearchSpace, schedule_horizon
-from .study.allocation import EqualAllocation
+from .study.allocation import EqualAllocation, check_baselines
 from .studyfile import StudyFileError, StudySpec
 
 __all__ = [
@@ -131,9 +131,10 @@ def _check_target(spec: StudySpec, estimator, y: np.ndarray) -> None:
                              f"study's target: {reason}") from None  # fmt: skip
 
 
-def build_study(spec: StudySpec) -> StudyParts:
+def build_study(spec: StudySpec, n_trials: int | None = None) -> StudyParts:
     """Load a study file's data, hold out its test split, and build the objective
-    (on the training part) and the final fits (see :mod:`tuner.final`)."""
+    (on the training part) and the final fits (see :mod:`tuner.final`); the
+    baselines must fit a budget of ``n_trials`` (default: the file's)."""
     X, y = load_data(spec.data, spec.path.parent)
     estimator = getattr(estimators, spec.estimator)(**spec.estimator_params)
     _check_target(spec, estimator, y)
@@ -162,4 +163,9 @@ def build_study(spec: StudySpec) -> StudyParts:
     refit = Refit(
         estimator, space, X_train, y_train, X_test, y_test, scale=spec.scale, scoring=spec.scoring
     )
-    return StudyParts(objective, refit, tuple(space.complete(b) for b in spec.baselines))
+    baselines = tuple(space.complete(b) for b in spec.baselines)
+    try:
+        check_baselines(baselines, n_trials or spec.n_trials, study_allocation(spec))
+    except ValueError as exc:
+        raise StudyFileError(spec.path, "study.baseline", str(exc)) from None
+    return StudyParts(objective, refit, baselines)

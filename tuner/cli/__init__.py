@@ -180,8 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StorageUnreachableError, *transient_errors()) as exc:  # retried for seconds already
         if not isinstance(exc, StorageUnreachableError):
             exc = StorageUnreachableError.of(getattr(args, "storage_url", None), exc)
-        print(f"tuner: error: {_one_line(exc)}; finished trials are kept: run the same "
-              "command again when it is back", file=sys.stderr)  # fmt: skip
+        print(f"tuner: error: {_one_line(exc)}; what it stores is kept: run the command "
+              "again once it answers", file=sys.stderr)  # fmt: skip
         return EXIT_FAILURE
     except ImportError as exc:
         print(

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import optuna
 
-from ..errors import StudyFileError
 from ..study.journal import check_journal
 from ..study.outcomes import score_of, tally
 from ..study.pool import check_backend, start_workers, worker_count
@@ -69,8 +68,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _check_backend(args, storage)
         if is_local_file(storage):  # before anything is said or started
             check_journal(Path(storage))
-        parts = build_study(spec)
-        _check_baselines(args.study_file, spec, parts, n_trials)
+        parts = build_study(spec, n_trials)
         try:
             existing = load_existing_study(storage, spec.name)
         except StudyNotFoundError:  # a new study starts from nothing
@@ -103,18 +101,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _final_fits(study, parts.refit, spec.final_seeds, n_jobs)
     _finish(study, parts, spec, args.out)
     return 0
-
-
-def _check_baselines(path: str, spec, parts, n_trials: int) -> None:
-    """Refuse baselines of one optimizer beyond its equal share, naming the key."""
-    from ..runner import study_allocation
-
-    allocation = study_allocation(spec)
-    if allocation is not None:
-        try:
-            allocation.check_baselines(parts.baselines, n_trials)
-        except ValueError as exc:
-            raise StudyFileError(path, "study.baseline", str(exc)) from None
 
 
 def _search(args, spec, parts, storage: str, n_trials: int, n_jobs: int) -> optuna.Study:
@@ -187,11 +173,11 @@ def _final_fits(study: optuna.Study, refit, seeds: int, n_jobs: int) -> None:
 
     if not refit.has_test:
         return
-    todo = len(missing_fits(study, seeds))
+    todo = len(retry(missing_fits, study, seeds))
     if todo:
         print(f"final fits: {todo} (each optimizer's best with {seeds} training seeds, "
               "scored on the held-out test split)", file=sys.stderr)  # fmt: skip
-    run_final_fits(study, refit, seeds, n_jobs)
+    retry(run_final_fits, study, refit, seeds, n_jobs)  # runs again only the fits not recorded
 
 
 def _save_best_model(study: optuna.Study, refit, folder: Path) -> str:

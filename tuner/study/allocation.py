@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,8 @@ from optuna.trial import FrozenTrial, TrialState
 from .optuna_compat import StudyView
 from .outcomes import counts_towards_budget
 
-__all__ = ["ALLOCATIONS", "AllocatedSampler", "EqualAllocation", "assign", "assigned"]
+__all__ = ["ALLOCATIONS", "AllocatedSampler", "EqualAllocation", "assign", "assigned",
+           "check_baselines"]  # fmt: skip
 
 #: How a study shares its trials among optimizers.
 ALLOCATIONS = ("equal", "adaptive")
@@ -81,20 +82,6 @@ class EqualAllocation:
         share, extra = divmod(n_trials, len(self.choices))
         return {c: share + (i < extra) for i, c in enumerate(self.choices)}
 
-    def check_baselines(self, baselines: Iterable[Mapping[str, Any]], n_trials: int) -> None:
-        """Raise ``ValueError`` when one choice has more baselines than its share of
-        ``n_trials``: they would take trials of the other choices."""
-        quotas = self.quotas(n_trials)
-        for choice, count in Counter(b.get(self.param) for b in baselines).items():
-            if choice in quotas and count > quotas[choice]:
-                fits = (n for n in itertools.count(n_trials) if self.quotas(n)[choice] >= count)
-                least = next(fits)
-                raise ValueError(
-                    f"{count} baselines use {self.param} {choice!r}, more than its equal share "
-                    f"of {quotas[choice]} of the {n_trials} trials over {len(self.choices)} "
-                    f"optimizers: raise n_trials to at least {least}, or drop baselines"
-                )
-
     def taken(self, trials: Iterable[FrozenTrial]) -> dict[str, int]:
         """Trials per choice that use the budget: finished on their own, running or waiting."""
         counts = dict.fromkeys(self.choices, 0)
@@ -120,6 +107,30 @@ class EqualAllocation:
             taken[choice] += 1
             out.append(choice)
         return out
+
+
+def check_baselines(
+    baselines: Sequence[Mapping[str, Any]], n_trials: int, allocation: EqualAllocation | None
+) -> None:
+    """Raise ``ValueError`` unless ``baselines`` fit a budget of ``n_trials``: no more than
+    it, and under equal ``allocation`` no more of one choice than its share (they would
+    take trials of the other choices)."""
+    if len(baselines) > n_trials:
+        raise ValueError(
+            f"{len(baselines)} baselines do not fit a budget of {n_trials} trials: a budget of "
+            f"{len(baselines)} or more fits them, or drop baselines"
+        )
+    if allocation is None:
+        return
+    quotas = allocation.quotas(n_trials)
+    for choice, count in Counter(b.get(allocation.param) for b in baselines).items():
+        if choice in quotas and count > quotas[choice]:
+            fits = (n for n in itertools.count(n_trials) if allocation.quotas(n)[choice] >= count)
+            raise ValueError(
+                f"{count} baselines use {allocation.param} {choice!r}, more than its equal share "
+                f"of {quotas[choice]} of the {n_trials} trials over {len(allocation.choices)} "
+                f"optimizers: a budget of {next(fits)} or more fits them, or drop baselines"
+            )
 
 
 def _spawn_seed(seed: int | None, index: int) -> int | None:

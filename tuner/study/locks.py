@@ -100,7 +100,7 @@ def study_lock(storage: str | object, study_name: str) -> Iterator[None]:
     lives in this process) with a lock of this process. Other databases have
     no portable lock: ``ValueError``.
     """
-    from .storage import driver_url, sqlite_path  # it imports this module
+    from .storage import driver_url, retry, sqlite_path  # it imports this module
 
     if not isinstance(storage, str):
         with _MEMORY_LOCK:
@@ -114,8 +114,18 @@ def study_lock(storage: str | object, study_name: str) -> Iterator[None]:
 
         key = zlib.crc32(study_name.encode())  # the advisory lock's id for this study
         engine = _lock_engine(driver_url(storage))
-        with engine.connect() as conn:
-            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+
+        def lock() -> sqlalchemy.Connection:
+            conn = engine.connect()
+            try:
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            except BaseException:  # a connection dropped since the pool's ping: another
+                conn.invalidate()
+                conn.close()
+                raise
+            return conn
+
+        with retry(lock) as conn:
             try:
                 yield
             finally:

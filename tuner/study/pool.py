@@ -12,9 +12,9 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import joblib
 from joblib.executor import get_memmapping_executor
@@ -23,7 +23,10 @@ from joblib.externals.loky.process_executor import ProcessPoolExecutor, Terminat
 from .storage import is_local_file, mask_url
 from .worker import WorkerConfig, WorkerSummary, preload, run_worker
 
-__all__ = ["BACKENDS", "Pool", "check_backend", "open_pool", "start_workers", "worker_count"]
+__all__ = ["BACKENDS", "Pool", "check_backend", "map_unordered", "open_pool", "start_workers",
+           "worker_count"]  # fmt: skip
+
+T = TypeVar("T")
 
 #: Where worker processes run: joblib's loky processes, or Dask workers.
 BACKENDS = ("loky", "dask")
@@ -118,6 +121,22 @@ def start_workers(n_jobs: int, modules: Sequence[str] = ()) -> ProcessPoolExecut
     for _ in range(n):  # each import takes seconds, so the n tasks spread over the n processes
         executor.submit(preload, tuple(modules))
     return executor
+
+
+def map_unordered(fn: Callable[..., T], tasks: Sequence[tuple], n_jobs: int) -> Iterator[T]:
+    """``fn(*task)`` of each task, in up to ``n_jobs`` loky processes (as a run's, they end
+    with this process, even when it is killed), yielded as they end; in this process for one."""
+    n = min(n_jobs, len(tasks))
+    if n <= 1:
+        yield from (fn(*task) for task in tasks)
+        return
+    futures = [_loky_executor(n).submit(fn, *task) for task in tasks]
+    try:
+        for future in concurrent.futures.as_completed(futures):
+            yield future.result()
+    finally:
+        for future in futures:
+            future.cancel()
 
 
 class Pool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -10,6 +11,7 @@ from typing import TextIO
 import optuna
 
 from .outcomes import best_scored, directions_of, score_of, tally
+from .storage import retry
 
 __all__ = ["ProgressBar"]
 
@@ -45,7 +47,7 @@ class ProgressBar:
         self.enabled = True if enabled is None else enabled
         self.interval = interval if self.tty else log_every
         self.started = time.monotonic()
-        self._initial = self._tally().counted if self.enabled else 0
+        self._initial = retry(self._tally).counted if self.enabled else 0
         self._last_line = ""
         self._last_print = 0.0
         self._lock = threading.Lock()  # the ticker and close() both draw
@@ -117,7 +119,8 @@ class ProgressBar:
         if self._ticker is not None:
             self._ticker.join()
         self._last_print = 0.0
-        self.refresh()
+        with contextlib.suppress(Exception):  # a storage hiccup: the last state is not drawn
+            self.refresh()
         if self.tty:
             self.stream.write("\n")
             self.stream.flush()

@@ -22,7 +22,7 @@ import joblib
 import optuna
 from optuna.trial import TrialState
 
-from .allocation import EqualAllocation, assign
+from .allocation import EqualAllocation, assign, check_baselines
 from .locks import study_lock
 from .outcomes import baseline_attrs, directions_of, tally
 from .pool import Pool, check_backend, open_pool, worker_count
@@ -274,12 +274,12 @@ def run_study(
         "storage": "in memory" if in_memory else mask_url(storage),
         **(study_attrs or {}),
     }
+    check_baselines(baselines, n_trials, allocation)
     if allocation is not None:
-        allocation.check_baselines(baselines, n_trials)
         attrs.update(allocation="equal", optimizers=list(allocation.choices))
     opened = retry(open_storage, storage)
     study = retry(create_study, study_name, opened, directions, attrs)
-    _check_allocation(study, attrs.get("allocation"))
+    retry(_check_allocation, study, attrs.get("allocation"))
     retry(study.set_user_attr, "n_trials", n_trials)
     with study_lock(storage, study_name):
         # Trials of a run that died: failed and queued again now, so that the budget

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import inspect
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -28,7 +29,10 @@ def _cmaes(seed: int | None, **options: Any) -> optuna.samplers.BaseSampler:
             "sampler 'cmaes' needs the cmaes package: pip install 'optim-tuner[cmaes]', "
             "or choose another sampler"
         )
-    return optuna.samplers.CmaEsSampler(seed=seed, **options)
+    # The optimizer and schedule are categorical, which CMA-ES leaves to its independent
+    # sampler: Optuna would warn of it at every trial.
+    return optuna.samplers.CmaEsSampler(seed=seed, **{"warn_independent_sampling": False,
+                                                      **options})  # fmt: skip
 
 
 def _tpe(seed: int | None, **options: Any) -> optuna.samplers.BaseSampler:
@@ -78,10 +82,22 @@ _PLAIN_TYPES = {
 }
 
 
+#: What a study file (TOML) can give: text, numbers, booleans, arrays and tables.
+_TOML_VALUES = (str, int, float, bool, list, dict)
+
+
+def _fits(value: Any, base: str) -> bool:
+    """Whether ``value`` is of the annotated type ``base`` (``int``, ``dict``, ...)."""
+    if base in _PLAIN_TYPES:
+        return _PLAIN_TYPES[base](value)
+    return isinstance(value, {"dict": dict, "list": list}.get(base, ()))
+
+
 def _check_types(kind: str, name: str, options: Mapping[str, Any]) -> None:
     """Refuse options whose value the class's signature rules out (Optuna checks few
-    of them, so a bad one would fail every trial): a string for an ``int``, any value
-    given as text for a function such as ``constraints_func``."""
+    of them, so a bad one would fail every trial): a string for an ``int``, a
+    number or a table where a sampler object is due, any value given as text for a
+    function such as ``constraints_func``."""
     parameters = inspect.signature(_CLASSES[name]).parameters
     for key, value in options.items():
         annotation = getattr(parameters.get(key), "annotation", inspect.Parameter.empty)
@@ -89,33 +105,46 @@ def _check_types(kind: str, name: str, options: Mapping[str, Any]) -> None:
         if "Callable" in text and not callable(value):
             raise ValueError(f"{kind} {name!r}: option {key!r} must be a function, got {value!r}")
         types = [t.strip() for t in text.split("|") if t.strip() != "None"]
-        if types and all(t in _PLAIN_TYPES for t in types):
-            if not any(_PLAIN_TYPES[t](value) for t in types):
-                raise ValueError(
-                    f"{kind} {name!r}: option {key!r} must be {' or '.join(types)}, got {value!r}"
-                )
-        elif isinstance(value, str) and types and not {"str", "Any"} & set(types):
-            # A study file gives text where the class takes an object (a sampler, say).
+        bases = {t.partition("[")[0] for t in types}
+        if not types or "Any" in bases or any(_fits(value, b) for b in bases):
+            continue
+        if all(t in _PLAIN_TYPES for t in types):
+            raise ValueError(
+                f"{kind} {name!r}: option {key!r} must be {' or '.join(types)}, got {value!r}"
+            )
+        if isinstance(value, _TOML_VALUES):  # a study file's value where an object is due
             raise ValueError(f"{kind} {name!r}: option {key!r} takes {text}, not {value!r}")
 
 
-#: Least values of numeric options that Optuna checks only once it samples with them (after
-#: its startup trials), so that a value below fails every later trial. Optuna's TPE docs:
-#: ``prior_weight`` non-negative, ``n_ei_candidates`` the number of candidates drawn (at
-#: least one); a count of startup trials is not negative.
-_LEAST = {
-    "tpe": {"prior_weight": 0, "n_ei_candidates": 1, "n_startup_trials": 0},
-    "gp": {"n_startup_trials": 0},
-    "cmaes": {"n_startup_trials": 0, "popsize": 1, "inc_popsize": 1},
-}
+#: Ranges (least, most; None for no bound) of numeric options that Optuna checks late or
+#: not at all, where a value outside fails trials once the sampler uses it or stalls the
+#: run. TPE: ``prior_weight`` non-negative (Optuna's docs), ``n_ei_candidates`` the
+#: candidates drawn per parameter and trial (default 24). CMA-ES: ``popsize`` points drawn
+#: at once. Successive halving: a trial's first rung comes after
+#: ``reduction_factor ** min_early_stopping_rate`` epochs. Every one must be finite.
+_RANGES: dict[str, dict[str, tuple[float | None, float | None]]] = {
+    "tpe": {"prior_weight": (0, None), "n_ei_candidates": (1, 10**6),
+            "n_startup_trials": (0, None)},
+    "gp": {"n_startup_trials": (0, None)},
+    "cmaes": {"n_startup_trials": (0, None), "popsize": (1, 10**4), "inc_popsize": (1, 100),
+              "sigma0": (None, None)},
+    "successive_halving": {"min_early_stopping_rate": (0, 30), "reduction_factor": (2, 100)},
+}  # fmt: skip
 
 
 def _check_bounds(kind: str, name: str, options: Mapping[str, Any]) -> None:
-    """Refuse numeric options below their least value (:data:`_LEAST`)."""
-    for key, least in _LEAST.get(name, {}).items():
+    """Refuse numeric options outside their range (:data:`_RANGES`), or not finite."""
+    for key, (least, most) in _RANGES.get(name, {}).items():
         value = options.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool) and not value >= least:
-            raise ValueError(f"{kind} {name!r}: option {key!r} must be >= {least}, got {value!r}")
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            continue
+        low, high = (-math.inf if least is None else least), (math.inf if most is None else most)
+        if not (math.isfinite(value) and low <= value <= high):
+            wanted = (f" between {least} and {most}" if most is not None
+                      else f" >= {least}" if least is not None else "")  # fmt: skip
+            raise ValueError(
+                f"{kind} {name!r}: option {key!r} must be a finite number{wanted}, got {value!r}"
+            )
 
 
 def _build(kind: str, table: Mapping[str, Callable], name: str, *args: Any, **options: Any):
@@ -155,6 +184,9 @@ def make_pruner(
     wrapped in a :class:`tuner.pruning.FairPruner`: a trial is compared only with
     trials of its own group, and never pruned before ``n_warmup_steps`` steps.
     """
+    if name == "none" and n_warmup_steps:
+        raise ValueError(f"pruner 'none' prunes no trial: n_warmup_steps = {n_warmup_steps!r} "
+                         "has no use; drop it, or choose a pruner")  # fmt: skip
     if group_by and name in _UNGROUPABLE:
         raise ValueError(
             f"pruner {name!r} cannot compare a trial with its own optimizer's trials only "
