@@ -77,7 +77,22 @@ def worker_count(n_jobs: int) -> int:
 
 def _loky_executor(n: int) -> ProcessPoolExecutor:
     """joblib's reusable loky executor of ``n`` processes (the one a later call reuses)."""
+    _quiet_resource_tracker()
     return get_memmapping_executor(n, initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+
+#: The warnings filter that keeps loky's resource tracker quiet.
+_QUIET_TRACKER = "ignore::UserWarning:joblib.externals.loky.backend.resource_tracker"
+
+
+def _quiet_resource_tracker() -> None:
+    """After a ``kill -9`` of the run, loky's resource tracker (a process of its own)
+    warns in several lines per kind of the semaphores and folders it then cleans up:
+    its own housekeeping. It takes its warnings filter from the environment it starts
+    with; this adds one for its warnings alone."""
+    current = os.environ.get("PYTHONWARNINGS", "")
+    if _QUIET_TRACKER not in current:
+        os.environ["PYTHONWARNINGS"] = f"{current},{_QUIET_TRACKER}" if current else _QUIET_TRACKER
 
 
 #: Held by a loky process while it runs a study's worker.
