@@ -23,8 +23,8 @@ Scale = float | np.ndarray
 def _weighted_sum(terms: np.ndarray, scale: Scale) -> float:
     """:math:`\\sum_{ij} s_i t_{ij}` for a float or a column ``scale``."""
     if isinstance(scale, float):
-        return scale * float(terms.sum())
-    return float(np.vdot(terms.sum(axis=1), scale))
+        return scale * float(np.add.reduce(terms, axis=None))
+    return float(np.vdot(np.add.reduce(terms, axis=1), scale))
 
 
 class Loss:
@@ -109,13 +109,14 @@ class MultinomialLogLoss(Loss):
 
     def value_and_gradient(self, raw, y, scale, grad):
         # Shifting by the row maximum keeps exp from overflowing.
-        np.subtract(raw, raw.max(axis=1, keepdims=True), out=grad)
+        # The ufuncs' reduce directly: ndarray.max and .sum wrap it in Python, per batch.
+        np.subtract(raw, np.maximum.reduce(raw, axis=1, keepdims=True), out=grad)
         if isinstance(scale, float):
             z_true = scale * float(np.vdot(grad, y))
         else:
             z_true = float(np.vdot(grad * scale, y))
         np.exp(grad, out=grad)
-        norm = grad.sum(axis=1, keepdims=True)
+        norm = np.add.reduce(grad, axis=1, keepdims=True)
         grad /= norm
         grad -= y
         grad *= scale

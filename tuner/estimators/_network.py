@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import expit
 
 from optim import FlatBuffer
@@ -62,10 +61,10 @@ ACTIVATIONS = {
 
 def _matmul(a, b: np.ndarray, out: np.ndarray) -> None:
     """``out = a @ b`` into a preallocated array; ``a`` may be a sparse matrix."""
-    if sp.issparse(a):
-        out[...] = a @ b
-    else:
+    if isinstance(a, np.ndarray):  # the common case first: a type check, no scipy call
         np.matmul(a, b, out=out)
+    else:
+        out[...] = a @ b
 
 
 class Workspace:
