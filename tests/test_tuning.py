@@ -316,9 +316,9 @@ def test_a_classifiers_fold_accuracy_is_its_score(wine, weighted):
     for scoring in (None, "accuracy"):  # the same score, named
         scorer = _fold_scorer(est, scoring)
         for _ in range(2):  # checked at the first call, taken as checked after
-            assert scorer(est, X, labels, w) == pytest.approx(est.score(X, labels, w), rel=1e-12)
-            assert scorer(est, X, labels, w) == pytest.approx(accuracy(est, X, labels, w),
-                                                              rel=1e-12)  # fmt: skip
+            ours = scorer(est, X, labels, sample_weight=w)
+            assert ours == pytest.approx(est.score(X, labels, sample_weight=w), rel=1e-12)
+            assert ours == pytest.approx(accuracy(est, X, labels, sample_weight=w), rel=1e-12)
     assert 0.3 < scorer(est, X, labels, w) < 1  # a score that can tell them apart
     assert not isinstance(_fold_scorer(est, "f1_macro"), type(scorer))  # scikit-learn's
 
