@@ -107,7 +107,7 @@ def study_lock(storage: str | object, study_name: str) -> Iterator[None]:
             yield
     elif "://" not in storage or storage.startswith("sqlite:///"):
         path = sqlite_path(storage)
-        with FlockLock(storage if path is None else f"{path}.{study_name}"):
+        with _flock(storage if path is None else f"{path}.{study_name}"):
             yield
     elif storage.startswith("postgresql"):
         import sqlalchemy
@@ -138,6 +138,12 @@ def study_lock(storage: str | object, study_name: str) -> Iterator[None]:
             "workers share a study through a lock that only journal files, sqlite:/// and "
             f"postgresql:// storages offer; {storage.partition('://')[0]}:// has none"
         )
+
+
+@functools.cache
+def _flock(path: str) -> FlockLock:
+    """The lock of ``path``, made once: a claim takes it for every trial."""
+    return FlockLock(path)
 
 
 @functools.cache

@@ -180,14 +180,20 @@ class Tally:
 def tally(trials: Iterable[FrozenTrial]) -> Tally:
     """Count ``trials`` by outcome (one pass, no copies)."""
     counts = dict.fromkeys(Tally.__dataclass_fields__, 0)
-    for t in trials:  # run before every trial starts: the common states first, cheaply
+    complete = running = waiting = 0
+    # Run before every trial starts: the common states by identity, which hashes no enum.
+    for t in trials:
         state = t.state
-        if state in _PLAIN:
-            counts[_PLAIN[state]] += 1
+        if state is _COMPLETE:
+            complete += 1
+        elif state is _RUNNING:
+            running += 1
+        elif state is _WAITING:
+            waiting += 1
         else:
             counts[outcome_of(t).value] += 1
+    counts.update(complete=complete, running=running, waiting=waiting)
     return Tally(**counts)
 
 
-_PLAIN = {TrialState.COMPLETE: "complete", TrialState.RUNNING: "running",
-          TrialState.WAITING: "waiting"}  # fmt: skip
+_COMPLETE, _RUNNING, _WAITING = TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING

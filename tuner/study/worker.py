@@ -201,7 +201,8 @@ def _work(
 def _stop_condition(cfg: WorkerConfig, own_process: bool) -> Callable[[], bool]:
     """Whether to start no new trial: the deadline passed, the run's process died (a
     loky worker outlives it when it is killed outright) or the run was stopped (its
-    stop file is there, or its Dask event set)."""
+    stop file is there, or its Dask event set). The run's own worker (``own_process``)
+    is the run: its stop is an exception, not a file."""
     parent = os.getppid()
     event = None
     if cfg.stop_event is not None:
@@ -212,7 +213,9 @@ def _stop_condition(cfg: WorkerConfig, own_process: bool) -> Callable[[], bool]:
     def stopped() -> bool:
         if cfg.deadline is not None and time.time() >= cfg.deadline:
             return True
-        if not own_process and event is None and os.getppid() != parent:
+        if own_process:
+            return False
+        if event is None and os.getppid() != parent:
             return True
         if cfg.stop_file is not None and os.path.exists(cfg.stop_file):
             return True
@@ -240,9 +243,10 @@ def _claim_trial(
         if beats:  # a database: fail the trials whose heartbeat stopped
             optuna.storages.fail_stale_trials(study)
         trials = study.get_trials(deepcopy=False)
-        if fail_orphans(study, trials):
-            trials = study.get_trials(deepcopy=False)
         counts = tally(trials)
+        if counts.running and fail_orphans(study, trials):  # orphans are RUNNING trials
+            trials = study.get_trials(deepcopy=False)
+            counts = tally(trials)
         if counts.used >= cfg.n_trials:
             return None
         if counts.waiting == 0 and cfg.allocation is not None:
@@ -352,14 +356,18 @@ def _fail(trial: optuna.Trial, error: str) -> Outcome:
     return Outcome.FAILED
 
 
-@contextlib.contextmanager
-def _heartbeat(storage: optuna.storages.BaseStorage, trial: optuna.Trial) -> Iterator[None]:
+def _heartbeat(
+    storage: optuna.storages.BaseStorage, trial: optuna.Trial
+) -> contextlib.AbstractContextManager:
     """Record heartbeats of a running trial in a thread (database storages only), as
     ``Study.optimize`` does: a trial whose beats stop is failed and run again."""
     interval = _heartbeat_interval(storage)
-    if not interval:
-        yield
-        return
+    return _beating(storage, trial, interval) if interval else _NO_CONTEXT
+
+
+@contextlib.contextmanager
+def _beating(storage: optuna.storages.BaseStorage, trial: optuna.Trial, interval: int
+             ) -> Iterator[None]:  # fmt: skip
     trial_id, stop = trial_id_of(trial), threading.Event()
 
     def beat() -> None:
