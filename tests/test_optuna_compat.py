@@ -10,7 +10,7 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import create_trial
 
-from tuner.study.optuna_compat import StudyView, trial_id_of
+from tuner.study.optuna_compat import RUNNING_TRIAL_OPS, StudyView, trial_id_of
 
 
 def test_study_lists_trials_through_the_private_get_trials_the_view_answers():
@@ -65,3 +65,11 @@ def test_trial_id_of_is_the_id_the_storage_knows_the_trial_by(tmp_path):
     study.ask()
     trial = study.ask()
     assert storage.get_trial(trial_id_of(trial)).number == trial.number == 1
+
+
+def test_running_trial_ops_are_the_journal_records_of_a_trials_progress():
+    # The numbers of Optuna's journal file format (its private JournalOperation).
+    from optuna.storages.journal._storage import JournalOperation as Op
+
+    assert RUNNING_TRIAL_OPS == {Op.SET_TRIAL_PARAM, Op.SET_TRIAL_INTERMEDIATE_VALUE,
+                                 Op.SET_TRIAL_USER_ATTR, Op.SET_TRIAL_SYSTEM_ATTR}  # fmt: skip

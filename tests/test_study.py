@@ -427,6 +427,29 @@ def test_torn_last_journal_record_is_moved_aside(tmp_path):
     assert repair_journal(path) == 0
 
 
+def test_a_journal_writes_to_disk_each_trial_as_it_ends_not_each_step_of_it(
+    tmp_path, monkeypatch
+):
+    # Dozens of records a trial (its parameters, epochs, attributes) waited for the disk
+    # one by one; the record that ends the trial takes them all there (fsync is per file).
+    objective = LedgerObjective(str(tmp_path / "l"), epochs=5)
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(os.fstat(fd).st_size) or real(fd))
+    run_study(objective, study_name="sync", n_trials=4, directory=tmp_path, pruner="none")
+    path = Path(default_storage("sync", tmp_path))
+    ends, offset = [], 0  # byte offsets after each record
+    ops = []
+    for line in path.read_bytes().splitlines(keepends=True):
+        offset += len(line)
+        ends.append(offset)
+        ops.append(json.loads(line)["op_code"])
+    progress = {5, 7, 8, 9}  # parameters, intermediate values, user and system attributes
+    assert sum(op == 7 for op in ops) == 4 * 5
+    assert set(synced) == {end for end, op in zip(ends, ops) if op not in progress}
+    assert synced[-1] == path.stat().st_size  # nothing left unsynced at the end
+
+
 KILL_SCRIPT = textwrap.dedent("""
     import signal, sys
     # Ctrl-C raises KeyboardInterrupt even in a background job of a shell (which starts

@@ -13,6 +13,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import BaseJournalBackend
 
 from .locks import FlockLock
+from .optuna_compat import RUNNING_TRIAL_OPS
 
 __all__ = ["JournalFile", "StudyNotFoundError", "check_journal", "open_journal", "repair_journal"]
 
@@ -141,13 +142,19 @@ class JournalFile(BaseJournalBackend):
         )
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        # Written at once, to the disk only when they must survive a power loss: a
+        # running trial's progress (its parameters, epochs and attributes; dozens of
+        # records a trial) goes to the disk with the record that ends the trial, since
+        # fsync writes the whole file. Cut short, that trial would run again anyway.
         text = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs)
+        durable = any(log.get("op_code") not in RUNNING_TRIAL_OPS for log in logs)
         self.lock.acquire()
         try:
             with open(self.path, "ab") as f:
                 f.write(text.encode("utf-8"))
                 f.flush()
-                os.fsync(f.fileno())
+                if durable:
+                    os.fsync(f.fileno())
         finally:
             self.lock.release()
 

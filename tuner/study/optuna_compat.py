@@ -12,6 +12,10 @@ Two private names, and why:
   the storage's id of a trial, which only this attribute gives (``Study.optimize``
   uses it so); :func:`trial_id_of` reads it.
 
+And one fact of a file format: the ``op_code`` of a journal record (Optuna's
+private ``JournalOperation``; journal files of every version keep the numbers).
+:data:`RUNNING_TRIAL_OPS` are the records of a running trial's progress.
+
 ``tests/test_optuna_compat.py`` fails when Optuna changes what this relies on.
 """
 
@@ -23,7 +27,11 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["StudyView", "trial_id_of"]
+__all__ = ["RUNNING_TRIAL_OPS", "StudyView", "trial_id_of"]
+
+#: Journal ``op_code`` of the records a running trial writes as it goes: a parameter (5),
+#: an intermediate value (7), a user (8) or system (9) attribute.
+RUNNING_TRIAL_OPS = frozenset({5, 7, 8, 9})
 
 
 def trial_id_of(trial: optuna.Trial) -> int:
