@@ -35,6 +35,7 @@ import tuner.study.worker
 from tuner.study import StudyAborted, create_study, run_study, start_workers
 from tuner.study.journal import repair_journal
 from tuner.study.locks import FlockLock, worker_gone, worker_id
+from tuner.study.orphans import fail_orphans, queue_again
 from tuner.study.outcomes import (
     Outcome,
     error_of,
@@ -51,7 +52,6 @@ from tuner.study.storage import (
     load_existing_study,
     open_storage,
 )
-from tuner.study.worker import fail_orphans
 
 
 def load(study_name: str, storage: str) -> optuna.Study:
@@ -662,7 +662,7 @@ def test_parameters_cut_short_are_queued_again_once_whoever_finds_them(tmp_path)
     record_worker(trial, f"{socket.gethostname()}:{2**22 + 7}:gone", None)
     frozen = study.tell(trial, state=TrialState.FAIL)
     for _ in range(2):  # its worker, then an orphan check (or a stale-heartbeat check)
-        tuner.study.worker._queue_again(study, frozen)
+        queue_again(study, frozen)
     assert fail_orphans(study, study.get_trials()) == 0
     waiting = study.get_trials(states=(TrialState.WAITING,))
     assert len(waiting) == 1 and waiting[0].params == frozen.params

@@ -12,6 +12,7 @@ import optuna
 import optim
 
 from ..study.locks import study_lock
+from ..study.orphans import fail_orphans
 from ..study.outcomes import score_of, tally
 from ..study.storage import (
     StudyNotFoundError,
@@ -21,7 +22,6 @@ from ..study.storage import (
     open_existing_storage,
     open_storage,
 )
-from ..study.worker import fail_orphans
 from ..studyfile import load_study_file
 from .common import UsageError, _best, _one_line, _score, _storage_arg, _study_name_arg
 

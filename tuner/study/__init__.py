@@ -3,6 +3,7 @@
 - :mod:`~tuner.study.run`: :func:`run_study`, the run;
 - :mod:`~tuner.study.pool`: where its workers run (loky processes, Dask tasks);
 - :mod:`~tuner.study.worker`: the worker loop and its one rule for starting trials;
+- :mod:`~tuner.study.orphans`: trials that lost their worker, and their parameters run again;
 - :mod:`~tuner.study.outcomes`: how a trial ended, and the budget count;
 - :mod:`~tuner.study.storage`, :mod:`~tuner.study.journal`, :mod:`~tuner.study.locks`:
   where studies live, and the locks that keep workers apart;

@@ -24,6 +24,7 @@ from optuna.trial import TrialState
 
 from .allocation import EqualAllocation, assign, check_baselines
 from .locks import study_lock
+from .orphans import fail_orphans
 from .outcomes import baseline_attrs, directions_of, tally
 from .pool import Pool, check_backend, open_pool, worker_count
 from .progress import ProgressBar
@@ -36,7 +37,7 @@ from .storage import (
     retry,
     transient_errors,
 )
-from .worker import WorkerConfig, WorkerSummary, fail_orphans, run_worker
+from .worker import WorkerConfig, WorkerSummary, run_worker
 
 __all__ = ["StudyAborted", "create_study", "run_study"]
 

@@ -39,8 +39,9 @@ from optuna.trial import TrialState
 from threadpoolctl import threadpool_limits
 
 from .allocation import AllocatedSampler, EqualAllocation, assign
-from .locks import study_lock, worker_gone, worker_id
+from .locks import study_lock, worker_id
 from .optuna_compat import trial_id_of
+from .orphans import fail_orphans, queue_again
 from .outcomes import (
     Diverged,
     Outcome,
@@ -50,16 +51,14 @@ from .outcomes import (
     record_outcome,
     record_worker,
     tally,
-    worker_of,
 )
 from .samplers import DEFAULT_PRUNER, make_pruner, make_sampler
-from .storage import RERUN, mask_url, open_storage, retry, transient_errors
+from .storage import mask_url, open_storage, retry, transient_errors
 
 __all__ = [
     "SAME_ERROR_LIMIT",
     "WorkerConfig",
     "WorkerSummary",
-    "fail_orphans",
     "preload",
     "quiet_libraries",
     "run_worker",
@@ -282,7 +281,7 @@ def _run_trial(
             # into a storage error. A trial left RUNNING is failed as orphaned (and
             # queued again) by the next run.
             with contextlib.suppress(*transient_errors()):
-                _queue_again(study, study.tell(trial, state=TrialState.FAIL))
+                queue_again(study, study.tell(trial, state=TrialState.FAIL))
             raise
         except Exception as exc:  # one trial's error must not stop the study
             if isinstance(exc, transient_errors()) or _raised_by_storage(exc):
@@ -310,7 +309,7 @@ def _run_trial(
     frozen = retry(study.tell, trial, value, state=state, skip_if_finished=True)
     if outcome is Outcome.INTERRUPTED and outcome_of(frozen) is Outcome.INTERRUPTED:
         with study_lock(cfg.storage, cfg.study_name):  # one check-and-queue at a time
-            retry(_queue_again, study, frozen)
+            retry(queue_again, study, frozen)
     for callback in cfg.callbacks:
         callback(study, frozen)
     return outcome
@@ -400,39 +399,6 @@ def _is_score(value: Any) -> bool:
         return not math.isnan(float(value))
     except OverflowError:  # an int beyond 1e308
         return False
-
-
-def fail_orphans(study: optuna.Study, trials: Sequence[optuna.trial.FrozenTrial]) -> int:
-    """Fail the RUNNING trials that lost their worker, and queue their parameters again.
-
-    Call it under the study's lock, where every trial a worker starts records
-    that worker (see :func:`_start_trial`): a RUNNING trial without one lost it
-    there, and one whose worker ran on this host lost it when that process
-    ended (:func:`tuner.study.locks.worker_gone`). Returns how many were failed.
-    """
-    failed = 0
-    for t in trials:
-        if t.state != TrialState.RUNNING:
-            continue
-        worker = worker_of(t)
-        if worker is None or worker_gone(worker):
-            frozen = study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
-            if outcome_of(frozen) is Outcome.INTERRUPTED:
-                _queue_again(study, frozen)
-            failed += 1
-    return failed
-
-
-def _queue_again(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-    """Queue the parameters of ``trial``, cut short, to run again: once, although its
-    worker, a stale-heartbeat check and an orphan check may each find it cut short
-    (a trial queued from it lists it in its retry history)."""
-    with warnings.catch_warnings():  # retry_history is marked experimental in Optuna
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        trials = study.get_trials(deepcopy=False)
-        queued = any(trial.number in RERUN.retry_history(t) for t in trials)
-    if not queued:
-        RERUN(study, trial)
 
 
 def _same_error(study: optuna.Study, first_trial: int, n_trials: int) -> str | None:
