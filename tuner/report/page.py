@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,7 @@ from .display import (
     trials_display,
 )
 from .heldout import score_statistics
+from .page_header import study_header, unfinished, verdict_lines
 from .plotting import PLOT_TABLES, png_bytes
 from .problems import ReportProblem, find_problem, guarded
 from .style import NOTEBOOK_CSS, STUDY_CSS
@@ -105,7 +106,7 @@ def render_page(
         f'<h2 id="trials">All trials ({len(report.trials)})</h2>',
         section("trials", lambda: _trials_table(report.trials), "trials"),
     ]
-    header = section("header", lambda: _header(report))  # after the others: it lists problems
+    header = section("header", lambda: study_header(report))  # after the others: it lists problems
     title = f"Study {report.study_name}"
     parts = [
         "<!DOCTYPE html>",
@@ -138,7 +139,7 @@ def notebook_html(report: Report) -> str:
     parts = [
         f'<div class="tuner-report"><style>{NOTEBOOK_CSS}</style>',
         f"<h3>{escape(f'Study {report.study_name}')}</h3>",
-        _section(problems, "headline", lambda: "\n".join(_verdict(report))),
+        _section(problems, "headline", lambda: "\n".join(verdict_lines(report))),
         _section(problems, "summary", lambda: _summary(report), "trials", "summary"),
         *(_plot(report, images, problems, name) for name in names),
         '<p class="note">Every plot and trial: <code>report.save("reports")</code> writes the '
@@ -218,115 +219,10 @@ def _summary(report: Report) -> str:
     )  # fmt: skip
 
 
-def _header(report: Report) -> str:
-    attrs = report.attrs
-    facts = [
-        attrs.get("estimator"),
-        report.direction,
-        _spec("sampler", attrs.get("sampler")),
-        _spec("pruner", attrs.get("pruner")),
-        None if attrs.get("seed") is None else f"seed {attrs['seed']}",
-        None if attrs.get("n_trials") is None else f"budget {attrs['n_trials']} trials",
-        _allocation(attrs.get("allocation"), attrs.get("n_trials"), report.trials),
-        None if attrs.get("storage") is None else f"storage {attrs['storage']}",
-    ]
-    counts = report.counts
-    tally = ", ".join(
-        f"{counts.get(name, 0)} {name}" for name in ("complete", "pruned", "diverged", "failed")
-    )
-    lines = [
-        f"<h1>{escape(f'Study {report.study_name}')}</h1>",
-        f'<p class="meta">{escape(" · ".join(str(f) for f in facts if f))}</p>',
-        f"<p>Trials: {tally}.</p>",
-    ]
-    lines += _verdict(report)
-    unfinished = _unfinished(counts, attrs.get("n_trials"))
-    if unfinished:
-        lines.append(
-            f'<p class="banner">The study is not finished: {unfinished}. This report shows '
-            "the trials that had finished when it was written; run the study again to "
-            "finish it.</p>"
-        )
-    progress = report.final_progress
-    if not unfinished and progress.test_split and progress.missing:
-        lines.append(
-            f'<p class="banner">Final fits: {progress.done} of {progress.expected} done; run '
-            "the study again to finish them.</p>"
-        )
-    if counts.get("interrupted"):
-        lines.append(
-            f'<p class="note">{counts["interrupted"]} trial(s) cut short by an interrupted run '
-            "are not counted; their share of the budget is run again.</p>"
-        )
-    if attrs.get("aborted"):
-        lines.append(
-            f'<p class="banner">The study stopped early: every trial of its last run failed '
-            f"with {escape(str(attrs['aborted']))}</p>"
-        )
-    return "\n".join(lines)
-
-
-def _unfinished(counts: dict[str, int], budget: Any) -> str:
-    """What is left of the budget (``""`` when nothing is), running and waiting trials."""
-    pending = {k: counts.get(k, 0) for k in ("running", "waiting") if counts.get(k, 0)}
-    what = " and ".join(f"{n} {k}" for k, n in pending.items())
-    ended = sum(counts.get(k, 0) for k in ("complete", "pruned", "diverged", "failed"))
-    if isinstance(budget, int) and ended < budget:
-        return f"{ended} of its {budget} trials ended" + (f" ({what})" if what else "")
-    return what
-
-
 def _no_summary(report: Report) -> str:
     if len(report.trials) and report.trials["optimizer"].isna().all():  # another program's
         return "<p>Its trials choose no optimizer, so there is nothing to compare.</p>"
     return "<p>No trial finished yet.</p>"
-
-
-def _verdict(report: Report) -> list[str]:
-    """The answer first: the best trial, then the verdict's sentence."""
-    lines = []
-    if report.best is not None:
-        best = report.best
-        setup = " + ".join(
-            str(best.params[k]) for k in ("optimizer", "schedule") if k in best.params
-        ) or ", ".join(f"{k}={format_number(v)}" for k, v in best.params.items())
-        lines.append(
-            f'<p class="headline">Best: <b>{escape(setup)}</b>, score '
-            f"<b>{format_number(best.value)}</b> (trial #{best.number}).</p>"
-        )
-    verdict = report.verdict
-    state = "decided" if verdict.decided else "undecided"
-    lines.append(f'<p class="headline verdict {state}">{escape(verdict.reason)}</p>')
-    return lines
-
-
-def _allocation(allocation: Any, budget: Any, trials: pd.DataFrame) -> str | None:
-    """How the study shared its trials among optimizers, from its ``"allocation"`` attribute.
-
-    The attribute is a name (``"equal"``, ``"adaptive"``) or a mapping with a
-    ``"name"``, as the sampler and pruner are recorded.
-    """
-    if allocation is None:
-        return None
-    name = allocation.get("name") if isinstance(allocation, Mapping) else allocation
-    if name == "adaptive":
-        return "adaptive: the sampler chose how many trials each optimizer got"
-    if name != "equal":
-        return f"allocation {name}"
-    optimizers = len(trials["optimizer"].cat.categories) if "optimizer" in trials else 0
-    if not isinstance(budget, int) or not optimizers:
-        return "equal budgets per optimizer"
-    share, extra = divmod(budget, optimizers)
-    each = f"{share}" if not extra else f"{share} or {share + 1}"
-    return f"equal budgets: {each} trials per optimizer"
-
-
-def _spec(kind: str, spec: Any) -> str | None:
-    """``sampler tpe (n_startup_trials=10)`` from a recorded ``{"name": ..., **options}``."""
-    if not isinstance(spec, Mapping):
-        return None if spec is None else f"{kind} {spec}"
-    options = ", ".join(f"{k}={v}" for k, v in spec.items() if k != "name")
-    return f"{kind} {spec.get('name', '?')}" + (f" ({options})" if options else "")
 
 
 def _best(report: Report) -> str:
@@ -424,7 +320,7 @@ def _final_plan(report: Report) -> str:
         "the study held out before its search. The spread over seeds is the training-seed "
         "noise that a lead between optimizers must exceed."
     )
-    if _unfinished(report.counts, report.attrs.get("n_trials")):
+    if unfinished(report.counts, report.attrs.get("n_trials")):
         text += " They run once the search has ended."
     elif progress.missing:
         text += (
