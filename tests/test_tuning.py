@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 from sklearn.base import clone, is_classifier, is_regressor
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine, make_regression
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, check_cv, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import optim
-from tuner.estimators import LinearRegressor, LogisticClassifier, MLPClassifier
+from tuner.estimators import LinearRegressor, LogisticClassifier, MLPClassifier, MLPRegressor
 from tuner.objective import Objective, _fold_scorer
 from tuner.search import OptimizerSearchCV
 from tuner.space import SearchSpace
@@ -323,9 +323,32 @@ def test_a_classifiers_fold_accuracy_is_its_score(wine, weighted):
     assert not isinstance(_fold_scorer(est, "f1_macro"), type(scorer))  # scikit-learn's
 
 
-def test_a_folds_input_is_checked_at_its_first_score_and_not_at_every_epoch(wine, monkeypatch):
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_a_regressors_fold_score_is_its_r2(weighted, outputs):
+    X, y = make_regression(120, 4, n_targets=outputs, noise=5.0, random_state=0)
+    est = MLPRegressor(hidden_layer_sizes=(4,), max_epochs=3, random_state=0).fit(X, y)
+    w = np.random.default_rng(0).uniform(0, 2, len(y)) if weighted else None
+    r2 = check_scoring(est, "r2")
+    for scoring in (None, "r2"):
+        scorer = _fold_scorer(est, scoring)
+        for _ in range(2):  # checked at the first call, taken as checked after
+            ours = scorer(est, X, y, sample_weight=w)
+            assert ours == pytest.approx(est.score(X, y, sample_weight=w), rel=1e-12)
+            assert ours == pytest.approx(r2(est, X, y, sample_weight=w), rel=1e-12)
+    assert -10 < ours < 1  # a score that can tell fits apart
+    assert _fold_scorer(est, "neg_mean_squared_error") is not scorer  # scikit-learn's
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLPClassifier(hidden_layer_sizes=(4,), max_epochs=2, random_state=0),
+    lambda: MLPRegressor(hidden_layer_sizes=(4,), max_epochs=2, random_state=0),
+])  # fmt: skip
+def test_a_folds_input_is_checked_at_its_first_score_and_not_at_every_epoch(
+    wine, monkeypatch, make
+):
     X, y = wine
-    est = MLPClassifier(hidden_layer_sizes=(4,), max_epochs=2, random_state=0).fit(X, y)
+    est = make().fit(X, y)
     scorer = _fold_scorer(est, None)
     bad = X.copy()
     bad[0, 0] = np.nan

@@ -22,13 +22,19 @@ import optuna
 import scipy.sparse as sp
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import check_scoring
+from sklearn.metrics import check_scoring, r2_score
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_array, column_or_1d
 
-from .estimators import DivergenceError, LogisticClassifier, MLPClassifier
+from .estimators import (
+    DivergenceError,
+    LinearRegressor,
+    LogisticClassifier,
+    MLPClassifier,
+    MLPRegressor,
+)
 from .sklearn_compat import check_sample_weight
 from .space import SearchSpace
 from .study.outcomes import Diverged
@@ -272,24 +278,33 @@ class Objective:
 
 def _fold_scorer(estimator: Any, scoring: Any) -> Any:
     """The scorer of a trial's folds after each epoch: ``scoring``'s, or for a classifier's
-    accuracy (its own score, or ``"accuracy"``) computed directly (:class:`_Accuracy`)."""
+    accuracy or a regressor's R^2 (its own score, or named) from its predictions directly
+    (:class:`_PredictionScore`)."""
     if scoring in (None, "accuracy") and is_classifier(estimator):
-        return _Accuracy(checks_once=isinstance(estimator, LogisticClassifier | MLPClassifier))
+        ours = isinstance(estimator, LogisticClassifier | MLPClassifier)
+        return _PredictionScore(_accuracy, checks_once=ours)
+    if scoring in (None, "r2") and isinstance(estimator, LinearRegressor | MLPRegressor):
+        return _PredictionScore(r2_score, checks_once=True)  # what RegressorMixin.score does
     return check_scoring(estimator, scoring)
 
 
-class _Accuracy:
-    """``estimator.score(X, y, sample_weight)`` of a classifier (``accuracy_score`` of its
-    predictions) for labels the objective checked once: scikit-learn checks the labels
-    on every call, which took five times as long as the prediction itself (digits, 32
-    hidden units), and the objective scores every fold after every epoch.
+def _accuracy(y: np.ndarray, predicted: np.ndarray, sample_weight: Any = None) -> float:
+    """``accuracy_score`` for labels the objective checked once: scikit-learn checks the
+    labels on every call, which took five times as long as the prediction itself
+    (digits, 32 hidden units), and the objective scores every fold after every epoch."""
+    return float(np.average(predicted == y, weights=sample_weight))
+
+
+class _PredictionScore:
+    """``metric(y, estimator.predict(X), sample_weight=...)``: an estimator's own score.
 
     With ``checks_once`` (our networks), the input of a fold is checked at its
     first prediction only: the folds are the objective's own arrays, the same at
     every epoch, and checking them again cost more than predicting.
     """
 
-    def __init__(self, checks_once: bool = False):
+    def __init__(self, metric: Any, checks_once: bool = False):
+        self._metric = metric
         self._checked: set[int] | None = set() if checks_once else None
 
     def __call__(self, estimator: Any, X: Any, y: np.ndarray, sample_weight: Any = None) -> float:
@@ -300,7 +315,7 @@ class _Accuracy:
             plain = plain and X.dtype in (np.float32, np.float64)  # as a check leaves them
             predicted = estimator.predict(X, check_input=not (plain and id(X) in self._checked))
             self._checked.add(id(X))
-        return float(np.average(predicted == y, weights=sample_weight))
+        return float(self._metric(y, predicted, sample_weight=sample_weight))
 
 
 @contextmanager

@@ -180,7 +180,20 @@ class RegressorHead(RegressorMixin):
         """
         return self._partial_fit(X, y, sample_weight)
 
-    def predict(self, X) -> np.ndarray:
-        """Predicted values: shape (n_samples,) for one output, else (n_samples, n_outputs)."""
-        raw = self._raw_output(X)
+    def predict(self, X, check_input: bool = True) -> np.ndarray:
+        """Predicted values: shape (n_samples,) for one output, else (n_samples, n_outputs).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
+        check_input : bool, default=True
+            As for the classifiers' :meth:`predict`: ``False`` takes a float array
+            or CSR matrix that ``predict`` accepted before as it is, unchecked.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        raw = self._raw_output(X, check_input)
         return raw[:, 0] if raw.shape[1] == 1 else raw
