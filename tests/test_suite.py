@@ -261,7 +261,7 @@ def test_bench_again_on_a_finished_suite_runs_no_trial(bench_run, capsys):
     assert main(["bench", str(suite_folder / "tiny.toml"), "--out", str(folder.parent),
                  "--no-progress"]) == 0  # fmt: skip
     captured = capsys.readouterr()
-    assert "1 studies run, 1 already complete" in captured.out  # the report of one written
+    assert "0 studies run, 2 already complete" in captured.out  # the report of one written
     assert "to extend it" not in captured.err  # tuner run's hint, not the suite's
     assert [_counted(storage, f"tiny.{p}.s0") for p in ("iris", "wine")] == before
     assert page.is_file()

@@ -39,7 +39,8 @@ class SuiteRun:
     folder : Path
         ``<out>/<suite>``: the suite's page, and each study's report in a subfolder.
     ran, skipped : tuple of str
-        Studies run now, and studies already complete.
+        Studies run now, and studies already complete (some of them had only
+        their page written now).
     failed : dict
         Study -> exit code of its ``tuner run`` (1: the run failed; 2: bad input).
     interrupted : bool
@@ -94,12 +95,12 @@ def run_suite(
     ran, skipped, failed = [], [], {}
     for name, path in files.items():
         problem = specs[name]
-        page = folder / report_folder(name) / "index.html"  # a run killed while writing it
-        if page.is_file() and _complete(storage, name, problem.tables["study"]["n_trials"],
-                                        problem.spec):  # fmt: skip
+        complete = _complete(storage, name, problem.tables["study"]["n_trials"], problem.spec)
+        if complete and (folder / report_folder(name) / "index.html").is_file():
             print(f"study {name!r}: complete, skipped", file=sys.stderr)
             skipped.append(name)
             continue
+        # Else tuner run runs it, or writes the page that a kill left unwritten.
         args = ["run", str(path), "--storage", storage, "--out", str(folder),
                 "--n-jobs", str(n_jobs or suite.n_jobs), "--backend", backend]  # fmt: skip
         args += ["--scheduler", scheduler] if scheduler else []
@@ -108,7 +109,7 @@ def run_suite(
         code = main(args)
         if code == _INTERRUPTED:
             return SuiteRun(storage, folder, tuple(ran), tuple(skipped), failed, True)
-        ran.append(name)
+        (skipped if complete and not code else ran).append(name)
         if code:
             failed[name] = code
     return SuiteRun(storage, folder, tuple(ran), tuple(skipped), failed)
