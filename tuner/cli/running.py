@@ -76,7 +76,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if existing is not None:
             check_resumable(spec, parts.objective.space, existing)
             page = Path(args.out) / report_folder(spec.name) / "index.html"
-            if _already_complete(existing, n_trials, spec, parts, page.is_file()):
+            if _already_complete(existing, n_trials, spec.final_seeds, parts.refit.has_test,
+                                  page.is_file()):  # fmt: skip
                 if not page.is_file():
                     _finish(existing, parts, spec, args.out)  # a run cut short while writing it
                 return 0
@@ -147,14 +148,16 @@ def _finish(study: optuna.Study, parts, spec, out: str) -> None:
     print(f"report: {folder / 'index.html'}")
 
 
-def _already_complete(study: optuna.Study, n_trials: int, spec, parts, has_page: bool) -> bool:
+def _already_complete(
+    study: optuna.Study, n_trials: int, seeds: int, has_test: bool, has_page: bool
+) -> bool:
     """Whether a run of ``n_trials`` has no trial to run (it says so, and whether its page
     is still to be written); says so too when the run would lower the study's budget."""
     from ..final import study_complete
 
     ended = tally(study.get_trials(deepcopy=False)).counted
     budget = study.user_attrs.get("n_trials")
-    if study_complete(study, n_trials, spec.final_seeds, parts.refit.has_test):
+    if study_complete(study, n_trials, seeds, has_test):
         of_budget = f" of its budget of {budget}" if isinstance(budget, int) else ""
         then = (f"--n-trials N (more than {ended}) to extend it" if has_page
                 else "writing its report, which the run that ended it did not")  # fmt: skip

@@ -95,8 +95,12 @@ def run_suite(
     ran, skipped, failed = [], [], {}
     for name, path in files.items():
         problem = specs[name]
-        complete = _complete(storage, name, problem.tables["study"]["n_trials"], problem.spec)
-        if complete and (folder / report_folder(name) / "index.html").is_file():
+        page = folder / report_folder(name) / "index.html"
+        # Only a study that got as far as its report can be complete: a new one is not read.
+        complete = page.parent.is_dir() and _complete(
+            storage, name, problem.tables["study"]["n_trials"], problem.spec
+        )
+        if complete and page.is_file():
             print(f"study {name!r}: complete, skipped", file=sys.stderr)
             skipped.append(name)
             continue
