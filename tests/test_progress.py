@@ -78,3 +78,22 @@ def test_a_log_gets_a_plain_line_every_few_seconds(tmp_path):
     lines = log.getvalue().splitlines()
     assert lines and "\r" not in log.getvalue()
     assert all(line.startswith("[") and "2/2 (2 done" in line for line in lines)
+
+
+def test_a_storage_that_drops_out_costs_the_line_a_redraw_not_the_run(monkeypatch):
+    # The first count is retried; the last redraw, at the run's end, is skipped.
+    study = optuna.create_study()
+    real, calls = study.get_trials, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) in (1, 3):
+            raise optuna.exceptions.StorageInternalError("connection dropped")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(study, "get_trials", flaky)
+    screen = Terminal()
+    bar = ProgressBar(study, 2, enabled=True, stream=screen)
+    assert len(calls) == 2  # tried again
+    bar.close()  # its redraw met the third, failing call
+    assert len(calls) == 3 and screen.getvalue() == "\n"
