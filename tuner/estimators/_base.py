@@ -8,21 +8,18 @@ cross-validation fold) to report the mean validation score of every epoch.
 
 from __future__ import annotations
 
-import math
-import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import optim
-from optim import FlatBuffer, Optimizer, Schedule
+from optim import Optimizer, Schedule
 
 from ..sklearn_compat import (
     Interval,
@@ -33,7 +30,8 @@ from ..sklearn_compat import (
 )
 from ._network import Network
 from ._params import NestedParamsMixin, resolve_optimizer
-from ._training import DivergenceError, EpochResult, Trainer
+from ._session import Session, one, train
+from ._training import EpochResult, Replica, Trainer
 
 __all__ = ["BaseNetworkEstimator"]
 
@@ -165,7 +163,7 @@ class BaseNetworkEstimator(NestedParamsMixin, BaseEstimator):
             loss of an epoch grows past 10,000 times the loss of the initial weights.
         """
         callbacks = _as_callbacks(callbacks)
-        epochs = self._epochs(*self._start(X, y, sample_weight, X_val, y_val))
+        epochs = one(train([self._prepare(X, y, sample_weight, X_val, y_val)]))
         for result in epochs:
             if any([bool(cb(result)) for cb in callbacks]):  # every callback sees every epoch
                 epochs.close()
@@ -196,22 +194,18 @@ class BaseNetworkEstimator(NestedParamsMixin, BaseEstimator):
         -------
         epochs : iterator of EpochResult
         """
-        return self._epochs(*self._start(X, y, sample_weight, X_val, y_val))
+        return one(train([self._prepare(X, y, sample_weight, X_val, y_val)]))
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
-        trainer, validation, _ = self._start(
-            X, y, sample_weight, None, None, incremental=True, classes=classes
-        )
-        for _ in self._epochs(trainer, validation, early=False, stopping=False, n_epochs=1):
+        session = self._prepare(X, y, sample_weight, incremental=True, classes=classes)
+        for _ in one(train([session], stopping=False, n_epochs=1)):
             pass
         return self
 
-    def _start(self, X, y, sample_weight, X_val, y_val, *, incremental=False, classes=None):
-        """Check the input, prepare the weights and the optimizer, build the session's Trainer.
-
-        Returns the trainer, the validation data (or None) and whether early
-        stopping is on.
-        """
+    def _prepare(
+        self, X, y, sample_weight=None, X_val=None, y_val=None, *, incremental=False, classes=None
+    ) -> Session:
+        """Check the input, prepare the weights, the optimizer and the schedule of a training."""
         continuing = self.__sklearn_is_fitted__() and (incremental or self.warm_start)
         X, Y, target, sample_weight = self._training_data(
             X, y, sample_weight, continuing=continuing, incremental=incremental, classes=classes
@@ -252,31 +246,23 @@ class BaseNetworkEstimator(NestedParamsMixin, BaseEstimator):
             self._rng = rng
         self._network = network
         self.optimizer_state_ = opt_state
-        self._publish(params.views)
+        self._publish(network.arrays(params))
 
         batch_size = AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size
-        trainer = Trainer(
-            network=network,
-            loss=self._make_loss(Y.shape[1]),
-            alpha=float(self.alpha),
-            params=params,
-            optimizer=optimizer,
-            opt_state=opt_state,
-            schedule=schedule,
-            schedule_state=self.schedule_state_,
-            per_batch=self.schedule_interval == "batch",
-            batch_size=min(batch_size, Y.shape[0]),
-            shuffle=self.shuffle,
-            rng=rng,
-            X=X,
-            Y=Y,
-            sample_weight=sample_weight,
-            n_batches=self.n_batches_,
-            name=type(self).__name__,
-            reference_loss=self._reference_loss if continuing else None,
+        replica = Replica(
+            X, Y, sample_weight, params, rng, self._reference_loss if continuing else None
         )
-        self._reference_loss = trainer.reference_loss
-        return trainer, validation, early
+        return Session(
+            estimator=self,
+            replica=replica,
+            validation=validation,
+            early=early,
+            optimizer=optimizer,
+            schedule=schedule,
+            opt_state=opt_state,
+            continuing=continuing,
+            batch_size=min(batch_size, Y.shape[0]),
+        )
 
     def _training_data(self, X, y, sample_weight, *, continuing, incremental, classes):
         """Validated ``X``, encoded targets ``Y`` (in X's dtype), raw targets, weights."""
@@ -301,10 +287,10 @@ class BaseNetworkEstimator(NestedParamsMixin, BaseEstimator):
         )
         return X, Y.astype(X.dtype, copy=False), target, sample_weight
 
-    def _initial_params(self, network: Network, dtype, rng, continuing: bool) -> FlatBuffer:
-        """A new flat buffer holding the fitted weights, or freshly initialized ones."""
+    def _initial_params(self, network: Network, dtype, rng, continuing: bool) -> np.ndarray:
+        """A new flat vector holding the fitted weights, or freshly initialized ones."""
+        params = np.zeros(network.n_params, dtype)
         if not continuing:
-            params = FlatBuffer(network.shapes, dtype)
             network.initialize(params, rng)
             return params
         arrays = self._fitted_arrays()
@@ -314,7 +300,9 @@ class BaseNetworkEstimator(NestedParamsMixin, BaseEstimator):
                 f"partial_fit) with layer sizes {network.layer_sizes}; the fitted "
                 f"model has {self._network.layer_sizes}. Refit without warm_start."
             )
-        return FlatBuffer.from_arrays(arrays)
+        for view, a in zip(network.arrays(params), arrays):
+            view[...] = a
+        return params
 
     def _hold_out(self, X, Y, target, sample_weight, rng):
         """Split off ``validation_fraction`` for early stopping (stratified for classifiers)."""
@@ -329,81 +317,13 @@ class BaseNetworkEstimator(NestedParamsMixin, BaseEstimator):
         sample_weight = train[3] if sample_weight is not None else None
         return train[0], train[1], sample_weight, (held_out[0], held_out[2])
 
-    def _epochs(
-        self,
-        trainer: Trainer,
-        validation: tuple[Any, np.ndarray] | None,
-        early: bool,
-        *,
-        stopping: bool = True,
-        n_epochs: int | None = None,
-    ) -> Iterator[EpochResult]:
-        """Train epoch after epoch, yielding after each; the estimator is current at every yield.
-
-        ``stopping`` applies the ``tol`` rule (and early stopping when ``early``);
-        ``partial_fit`` runs one epoch without it.
-        """
-        if validation is not None and self.validation_scores_ is None:
-            self.validation_scores_ = []
-        # sklearn's rule, for the validation score or the negated training loss:
-        # an epoch is bad unless it beats the best so far by tol.
-        best, bad_epochs, best_vector = -math.inf, 0, None
-        for _ in range(self.max_epochs if n_epochs is None else n_epochs):
-            t = self.n_iter_
-            try:
-                loss, lr = trainer.run_epoch(t)
-            except DivergenceError:
-                self._sync(trainer)
-                self.stop_reason_ = "diverged"
-                raise
-            self.n_iter_ = t + 1
-            self.loss_curve_.append(loss)
-            self.lr_curve_.append(lr)
-            trainer.schedule.observe(t, loss, trainer.schedule_state)
-            score = None
-            if validation is not None:
-                raw = self._network.predict_raw(validation[0], trainer.params.views)
-                score = self._score_raw(raw, validation[1])
-                self.validation_scores_.append(score)
-                if self.best_validation_score_ is None or score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-            value = score if early else -loss
-            bad_epochs = bad_epochs + 1 if value < best + self.tol else 0
-            if value > best:
-                best = value
-                if early:
-                    best_vector = trainer.params.vector.copy()
-            self._sync(trainer)
-            if self.verbose:
-                shown = "" if score is None else f", validation score {score:.6g}"
-                print(f"Epoch {self.n_iter_}: loss {loss:.6g}, learning rate {lr:.3g}{shown}")
-            stop = stopping and bad_epochs >= self.n_iter_no_change
-            self.stop_reason_ = "stopped"  # until the caller asks for the next epoch
-            yield EpochResult(self.n_iter_, loss, score, lr, self)
-            if stop:
-                self.stop_reason_ = "early_stopping" if early else "no_improvement"
-                break
-        else:
-            self.stop_reason_ = "max_epochs"
-            if stopping:
-                watched = "validation score" if early else "training loss"
-                warnings.warn(
-                    f"{type(self).__name__}: max_epochs={self.max_epochs} reached before the "
-                    f"{watched} stopped improving by tol={self.tol} for "
-                    f"n_iter_no_change={self.n_iter_no_change} epochs; consider more "
-                    "epochs or a larger learning rate.",
-                    ConvergenceWarning,
-                    stacklevel=2,
-                )
-        if best_vector is not None:
-            np.copyto(trainer.params.vector, best_vector)
-            self._sync(trainer)
-
-    def _sync(self, trainer: Trainer) -> None:
-        """Expose the trainer's current weights and counters as fitted attributes."""
-        self._publish(trainer.params.views)
-        self.n_batches_ = trainer.n_batches
-        self._reference_loss = trainer.reference_loss
+    def _sync(self, trainer: Trainer, row: int, n_batches: int | None = None) -> None:
+        """Expose replica ``row`` of the trainer (its weights, state and counters) as the
+        fitted attributes; ``n_batches`` overrides the trainer's count (after divergence)."""
+        self._publish(trainer.arrays(row))
+        self.optimizer_state_ = trainer.replica_state(row)
+        self.n_batches_ = trainer.n_batches if n_batches is None else n_batches
+        self._reference_loss = float(trainer.reference_loss[row])
 
     # -- prediction ----------------------------------------------------------------
     def _raw_output(self, X, check_input: bool = True) -> np.ndarray:

@@ -1,11 +1,13 @@
 """Losses of a network's raw output: the weighted mean and its gradient, in one pass.
 
-Every loss answers ``value_and_gradient(raw, y, scale, grad)``: it returns
-:math:`\\sum_i s_i \\, l(z_i, y_i)` over the rows of a mini-batch and writes
-:math:`s_i \\, \\partial l / \\partial z_i` into the preallocated ``grad`` (same
-shape as ``raw``). The row scale :math:`s_i` is the float ``1 / n`` for an
-unweighted batch and the column ``w_i / sum(w)`` of shape (n, 1) for a
-weighted one, so both give the gradient of the (weighted) mean loss.
+Every loss answers ``value_and_gradient(raw, y, scale, grad)`` for the
+mini-batches of ``r`` replicas at once (arrays of shape ``(r, n, k)``): it
+returns :math:`\\sum_i s_i \\, l(z_i, y_i)` over the rows of each replica's
+batch, shape ``(r,)``, and writes :math:`s_i \\, \\partial l / \\partial z_i`
+into the preallocated ``grad`` (same shape as ``raw``). The row scale
+:math:`s_i` is the float ``1 / n`` for unweighted batches and ``w_i / sum(w)``
+of shape ``(r, n, 1)`` for weighted ones, so both give the gradient of the
+(weighted) mean loss.
 Targets are 2-D: one column per output for regression, the 0/1 label for a
 binary classifier, one-hot rows for a multinomial one.
 """
@@ -15,16 +17,29 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["BinaryLogLoss", "HuberLoss", "Loss", "MultinomialLogLoss", "SquaredLoss"]
+__all__ = [
+    "BinaryLogLoss", "HuberLoss", "Loss", "MultinomialLogLoss", "SquaredLoss", "replica_dots"
+]
 
 Scale = float | np.ndarray
 
 
-def _weighted_sum(terms: np.ndarray, scale: Scale) -> float:
-    """:math:`\\sum_{ij} s_i t_{ij}` for a float or a column ``scale``."""
+def replica_dots(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
+    """:math:`\\sum a_j b_j` over all but the leading axis, for each replica ``j``:
+    a float for one replica (the common ``fit``: a float costs less per batch than
+    an array), an array of shape (r,) for several."""
+    if a.shape[0] == 1:
+        return float(np.vdot(a, b))
+    return np.add.reduce(a * b, axis=tuple(range(1, a.ndim)))
+
+
+def _weighted_sum(terms: np.ndarray, scale: Scale) -> float | np.ndarray:
+    """:math:`\\sum_{ij} s_i t_{ij}` of each replica, for a float or a column ``scale``."""
     if isinstance(scale, float):
-        return scale * float(np.add.reduce(terms, axis=None))
-    return float(np.vdot(np.add.reduce(terms, axis=1), scale))
+        if terms.shape[0] == 1:
+            return scale * float(np.add.reduce(terms, axis=None))
+        return scale * np.add.reduce(terms, axis=(1, 2))
+    return replica_dots(np.add.reduce(terms, axis=2, keepdims=True), scale)
 
 
 class Loss:
@@ -32,19 +47,24 @@ class Loss:
 
     def value_and_gradient(
         self, raw: np.ndarray, y: np.ndarray, scale: Scale, grad: np.ndarray
-    ) -> float:
-        """The scaled loss sum; ``grad`` receives the scaled gradient.
+    ) -> float | np.ndarray:
+        """The scaled loss sum of each replica; ``grad`` receives the scaled gradient.
 
         Parameters
         ----------
-        raw : ndarray of shape (n, k)
+        raw : ndarray of shape (r, n, k)
             Raw network output (not modified).
-        y : ndarray of shape (n, k)
+        y : ndarray of shape (r, n, k)
             Encoded targets.
-        scale : float or ndarray of shape (n, 1)
+        scale : float or ndarray of shape (r, n, 1)
             Row scale :math:`s_i`.
-        grad : ndarray of shape (n, k)
+        grad : ndarray of shape (r, n, k)
             Output buffer.
+
+        Returns
+        -------
+        float or ndarray of shape (r,)
+            A float for one replica (see :func:`replica_dots`).
         """
         raise NotImplementedError
 
@@ -54,7 +74,7 @@ class SquaredLoss(Loss):
 
     def value_and_gradient(self, raw, y, scale, grad):
         np.subtract(raw, y, out=grad)
-        value = 0.5 * float(np.vdot(grad * scale, grad))
+        value = 0.5 * replica_dots(grad * scale, grad)
         grad *= scale
         return value
 
@@ -110,13 +130,13 @@ class MultinomialLogLoss(Loss):
     def value_and_gradient(self, raw, y, scale, grad):
         # Shifting by the row maximum keeps exp from overflowing.
         # The ufuncs' reduce directly: ndarray.max and .sum wrap it in Python, per batch.
-        np.subtract(raw, np.maximum.reduce(raw, axis=1, keepdims=True), out=grad)
+        np.subtract(raw, np.maximum.reduce(raw, axis=2, keepdims=True), out=grad)
         if isinstance(scale, float):
-            z_true = scale * float(np.vdot(grad, y))
+            z_true = scale * replica_dots(grad, y)
         else:
-            z_true = float(np.vdot(grad * scale, y))
+            z_true = replica_dots(grad * scale, y)
         np.exp(grad, out=grad)
-        norm = np.add.reduce(grad, axis=1, keepdims=True)
+        norm = np.add.reduce(grad, axis=2, keepdims=True)
         grad /= norm
         grad -= y
         grad *= scale

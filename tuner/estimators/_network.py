@@ -5,6 +5,11 @@ L2 penalty (weights only) is one contiguous slice of the vector, and so that a
 gradient buffer of the same layout lets the optimizer update the whole model
 in a handful of vectorized operations. A linear model is the network without
 hidden layers.
+
+Training works on *replicas*: ``r`` models of the same architecture, one per
+row of an ``(r, n_params)`` matrix, each with its own mini-batch, trained by
+one sequence of stacked NumPy calls (the cross-validation folds of a trial,
+or the seeds of a refit). A plain ``fit`` is one replica.
 """
 
 from __future__ import annotations
@@ -13,8 +18,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import expit
-
-from optim import FlatBuffer
 
 __all__ = ["ACTIVATIONS", "Network", "Workspace"]
 
@@ -60,23 +63,24 @@ ACTIVATIONS = {
 
 
 def _matmul(a, b: np.ndarray, out: np.ndarray) -> None:
-    """``out = a @ b`` into a preallocated array; ``a`` may be a sparse matrix."""
+    """``out = a @ b`` for stacked replicas; ``a`` may be the sparse matrix of one replica."""
     if isinstance(a, np.ndarray):  # the common case first: a type check, no scipy call
         np.matmul(a, b, out=out)
     else:
-        out[...] = a @ b
+        out[0] = a @ b[0]
 
 
 class Workspace:
-    """Preallocated activations and deltas for mini-batches of ``n_rows`` rows."""
+    """Preallocated activations and deltas of ``n_replicas`` mini-batches of ``n_rows`` rows."""
 
-    def __init__(self, network: Network, n_rows: int, dtype: np.dtype):
-        widths = network.layer_sizes[1:]
-        self.acts = [np.empty((n_rows, w), dtype) for w in widths]
-        self.deltas = [np.empty((n_rows, w), dtype) for w in widths]
-        self.tmp = [np.empty((n_rows, w), dtype) for w in widths]
-        # ones @ delta sums the rows through BLAS, faster than delta.sum(axis=0).
-        self.ones = np.ones(n_rows, dtype)
+    def __init__(self, network: Network, n_replicas: int, n_rows: int, dtype: np.dtype):
+        shapes = [(n_replicas, n_rows, w) for w in network.layer_sizes[1:]]
+        self.acts = [np.empty(s, dtype) for s in shapes]
+        self.deltas = [np.empty(s, dtype) for s in shapes]
+        self.tmp = [np.empty(s, dtype) for s in shapes]
+        self.acts_t = [a.transpose(0, 2, 1) for a in self.acts]
+        # ones @ delta sums the rows through BLAS, faster than delta.sum(axis=1).
+        self.ones = np.ones((1, n_rows), dtype)
 
 
 class Network:
@@ -100,12 +104,27 @@ class Network:
         self.shapes = [*fans, *((n_out,) for _, n_out in fans)]
         #: Length of the weight prefix of the flat vector (what the L2 penalty covers).
         self.n_weights = sum(n_in * n_out for n_in, n_out in fans)
+        self._sizes = [int(np.prod(s)) for s in self.shapes]
+        #: Length of the flat vector.
+        self.n_params = sum(self._sizes)
 
-    def split(self, buf: FlatBuffer) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-        """The weight matrices and bias vectors of a buffer with this layout."""
-        return buf.views[: self.n_layers], buf.views[self.n_layers :]
+    def arrays(self, vector: np.ndarray) -> list[np.ndarray]:
+        """Views of one flat ``vector``: the weight matrices, then the bias vectors."""
+        bounds = np.cumsum([0, *self._sizes])
+        return [vector[a:b].reshape(s) for a, b, s in zip(bounds[:-1], bounds[1:], self.shapes)]
 
-    def initialize(self, buf: FlatBuffer, rng: np.random.RandomState) -> None:
+    def stacked(self, matrix: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Views of an ``(r, n_params)`` matrix, one replica per row: the weights of each
+        layer, shape ``(r, n_in, n_out)``, and its biases, ``(r, 1, n_out)``."""
+        r = matrix.shape[0]
+        bounds = np.cumsum([0, *self._sizes])
+        views = [
+            matrix[:, a:b].reshape(r, *s) if len(s) == 2 else matrix[:, a:b].reshape(r, 1, *s)
+            for a, b, s in zip(bounds[:-1], bounds[1:], self.shapes)
+        ]
+        return views[: self.n_layers], views[self.n_layers :]
+
+    def initialize(self, vector: np.ndarray, rng: np.random.RandomState) -> None:
         """Glorot-uniform weights and biases (as scikit-learn's MLP); zeros without hidden layers.
 
         The bound is :math:`\\sqrt{6 / (n_{in} + n_{out})}` (:math:`\\sqrt{2/\\cdot}`
@@ -115,17 +134,22 @@ class Network:
         float64 fits start from the same point.
         """
         if self.n_layers == 1:
-            buf.vector[...] = 0.0
+            vector[...] = 0.0
             return
         factor = 2.0 if self.activation == "logistic" else 6.0
-        weights, biases = self.split(buf)
+        arrays = self.arrays(vector)
+        weights, biases = arrays[: self.n_layers], arrays[self.n_layers :]
         for (n_in, n_out), w, b in zip(self.shapes, weights, biases):
             bound = np.sqrt(factor / (n_in + n_out))
             w[...] = rng.uniform(-bound, bound, (n_in, n_out))
             b[...] = rng.uniform(-bound, bound, n_out)
 
     def forward(self, X, weights: Sequence[np.ndarray], biases, ws: Workspace) -> np.ndarray:
-        """The raw output for a mini-batch, keeping every activation in ``ws``."""
+        """The raw output of each replica for its mini-batch, keeping every activation in ``ws``.
+
+        ``X`` has shape ``(r, n_rows, n_in)`` (or is the sparse matrix of one replica);
+        ``weights`` and ``biases`` are :meth:`stacked` views.
+        """
         a = X
         for i in range(self.n_layers):
             out = ws.acts[i]
@@ -139,16 +163,22 @@ class Network:
             a = out
         return a
 
-    def backward(self, X, weights, g_weights, g_biases, ws: Workspace) -> None:
-        """Backpropagate ``ws.deltas[-1]`` (the loss gradient) into the gradient views."""
+    def backward(self, X, weights_t, g_weights, g_biases, ws: Workspace) -> None:
+        """Backpropagate ``ws.deltas[-1]`` (the loss gradient) into the gradient views.
+
+        ``weights_t`` are the :meth:`stacked` weights transposed, shape ``(r, n_out, n_in)``.
+        """
         for i in range(self.n_layers - 1, -1, -1):
             delta = ws.deltas[i]
             np.matmul(ws.ones, delta, out=g_biases[i])
             if i == 0:
-                _matmul(X.T, delta, g_weights[0])
+                if isinstance(X, np.ndarray):
+                    np.matmul(X.transpose(0, 2, 1), delta, out=g_weights[0])
+                else:
+                    g_weights[0][0] = X.T @ delta[0]
                 break
-            np.matmul(ws.acts[i - 1].T, delta, out=g_weights[i])
-            np.matmul(delta, weights[i].T, out=ws.deltas[i - 1])
+            np.matmul(ws.acts_t[i - 1], delta, out=g_weights[i])
+            np.matmul(delta, weights_t[i], out=ws.deltas[i - 1])
             if self._backward_act is not None:
                 self._backward_act(ws.acts[i - 1], ws.deltas[i - 1], ws.tmp[i - 1])
 

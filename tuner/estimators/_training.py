@@ -4,6 +4,10 @@ A :class:`Trainer` is built by every ``fit``, ``fit_epochs`` and ``partial_fit``
 call and lives only as long as that call: it owns the buffers (the flat
 parameter and gradient vectors, the shuffled copy of the data, per-batch-size
 activations), none of which is stored on the estimator.
+
+It trains ``r`` replicas of one configuration at once (see ``_network``): each
+has its own data, weights, sample weights and shuffling stream, and one
+optimizer step updates them all. A plain ``fit`` is one replica.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from optim import FlatBuffer, Optimizer, OptimizerState, Schedule
 from ._losses import Loss
 from ._network import Network, Workspace
 
-__all__ = ["DIVERGENCE_FACTOR", "DivergenceError", "EpochResult", "Trainer"]
+__all__ = [
+    "DIVERGENCE_FACTOR", "DivergenceError", "EpochResult", "Replica", "StackedEpoch", "Trainer"
+]
 
 #: Training has diverged once an epoch's mean loss exceeds this many times the
 #: reference loss (see :class:`Trainer`). Sane training, even noisy or at a
@@ -84,202 +90,417 @@ class EpochResult:
 
 
 @dataclass
+class Replica:
+    """One model of a :class:`Trainer`: its training data, start and shuffling stream.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n, n_features), or a CSR matrix (a replica trained alone)
+    Y : ndarray of shape (n, n_outputs)
+        Encoded targets, in X's dtype.
+    sample_weight : ndarray of shape (n,) or None
+    params : ndarray of shape (n_params,)
+        The weights to start from (the network's flat layout).
+    rng : numpy.random.RandomState
+        Draws the order of every epoch.
+    reference_loss : float or None
+        The divergence reference of a training that continues; None computes it.
+    """
+
+    X: Any
+    Y: np.ndarray
+    sample_weight: np.ndarray | None
+    params: np.ndarray
+    rng: np.random.RandomState
+    reference_loss: float | None = None
+
+
+@dataclass(frozen=True)
+class StackedEpoch:
+    """What one epoch did to each replica of a :class:`Trainer` (arrays of shape (r,)).
+
+    Attributes
+    ----------
+    loss : ndarray
+        Mean objective of each replica over the epoch.
+    learning_rate : ndarray
+        Rate of the epoch (the mean over its steps when it changes per batch).
+    diverged : list of DivergenceError or None
+        The divergence of each replica, if it diverged; its weights and optimizer
+        state are then those of the end of the previous epoch again.
+    """
+
+    loss: np.ndarray
+    learning_rate: np.ndarray
+    diverged: list[DivergenceError | None]
+
+
 class Trainer:
-    """Runs epochs of mini-batch training on one data set.
+    """Runs epochs of mini-batch training of ``r`` replicas of one network.
 
     The objective of a mini-batch :math:`B` with weights :math:`w_i` is the
     weighted mean loss plus the L2 term on the weight matrices,
     :math:`\\sum_{i \\in B} w_i l_i / \\sum_{i \\in B} w_i + \\frac{\\alpha}{2}\\lVert W\\rVert^2`;
     a batch whose weights are all zero is skipped.
 
+    Replicas: the replicas' data are stacked on a leading axis, the smaller ones
+    padded with rows of zero weight, so that every replica takes every batch
+    (callers stack replicas with the same number of batches per epoch). One
+    optimizer step updates every replica; a replica whose batch has zero weight,
+    or whose gradient is not finite, is held where it was, as a separate
+    training skips that step. The step counter ``t`` of the optimizer is shared,
+    so a held replica's later steps use the stack's bias correction (Adam): the
+    one difference from training it alone, and only after such a step.
+
     Divergence: an epoch diverges when a batch loss, the weights or most of the
     gradients are not finite, or when its mean loss, or the loss of the weights
     it ends with (on its last batch), exceeds ``DIVERGENCE_FACTOR *
     reference_loss``. The reference is the mean loss of
     the initial weights over the training data, computed when a new training
-    starts (``reference_loss=None``) and kept by the estimator for the sessions
-    that continue it (``warm_start``, ``partial_fit``). The loss of a session's
-    first mini-batch raises it when larger, so that continuing on data of a
-    larger scale is not mistaken for divergence.
+    starts and kept by the estimator for the sessions that continue it
+    (``warm_start``, ``partial_fit``). The loss of a session's first mini-batch
+    raises it when larger, so that continuing on data of a larger scale is not
+    mistaken for divergence. A replica that diverges is returned to the end of
+    its last sane epoch; the others are not affected.
     """
 
-    network: Network
-    loss: Loss
-    alpha: float
-    params: FlatBuffer
-    optimizer: Optimizer
-    opt_state: OptimizerState
-    schedule: Schedule
-    schedule_state: Any
-    per_batch: bool
-    batch_size: int
-    shuffle: bool
-    rng: np.random.RandomState
-    X: Any
-    Y: np.ndarray
-    sample_weight: np.ndarray | None
-    n_batches: int
-    name: str
-    reference_loss: float | None = None
-
-    def __post_init__(self) -> None:
-        self.grads = self.params.zeros_like()
-        # The buffers are never replaced during a session, so their views are taken once.
-        self._weights, self._biases = self.network.split(self.params)
-        self._g_weights, self._g_biases = self.network.split(self.grads)
-        dtype = self.params.dtype
-        self._workspaces: dict[int, Workspace] = {}
-        self._penalty_grad = np.empty(self.network.n_weights, dtype) if self.alpha else None
-        self._shuffled: tuple[Any, ...] = ()
-        if self.shuffle and not sp.issparse(self.X):
-            # Each epoch gathers the data into these once, so that every batch
-            # is a contiguous slice and no batch allocates.
-            self._shuffled = (
-                np.empty(self.X.shape, self.X.dtype),
-                np.empty(self.Y.shape, self.Y.dtype),
-            )
-        self._good = self._snapshot()
+    def __init__(
+        self,
+        *,
+        network: Network,
+        loss: Loss,
+        alpha: float,
+        optimizer: Optimizer,
+        schedule: Schedule,
+        schedule_state: Any,
+        per_batch: bool,
+        batch_size: int,
+        shuffle: bool,
+        replicas: list[Replica],
+        n_batches: int,
+        name: str,
+        opt_state: OptimizerState | None = None,
+    ):
+        self.network, self.loss, self.alpha = network, loss, alpha
+        self.optimizer, self.schedule, self.schedule_state = optimizer, schedule, schedule_state
+        self.per_batch, self.batch_size, self.shuffle = per_batch, batch_size, shuffle
+        self.n_batches, self.name = n_batches, name
+        sizes = {-(-r.Y.shape[0] // batch_size) for r in replicas}
+        if len(sizes) != 1:
+            raise ValueError(f"replicas take different numbers of batches per epoch: {sizes}")
+        if len(replicas) > 1 and any(sp.issparse(r.X) for r in replicas):
+            raise ValueError("sparse data trains one replica at a time")
+        matrix = np.stack([r.params for r in replicas])
+        reference = [r.reference_loss for r in replicas]
+        if opt_state is None:
+            opt_state = optimizer.init(FlatBuffer([(matrix.size,)], matrix.dtype))
+        self._build(replicas, matrix, opt_state, np.zeros(len(replicas), np.intp))
         self._first_batch = True
-        if self.reference_loss is None:
-            self.reference_loss = self.mean_loss()
+        if None in reference:
+            self.reference_loss = self._mean_loss()
+        else:
+            self.reference_loss = np.asarray(reference, np.float64)
+
+    def _build(self, replicas, matrix, opt_state, held) -> None:
+        """Set up the buffers of ``replicas`` starting from weights ``matrix`` (one row each)."""
+        self.replicas = replicas
+        r, n_params = matrix.shape
+        self.n_replicas = r
+        self.params = FlatBuffer([(matrix.size,)], matrix.dtype)
+        self.params.vector[...] = matrix.reshape(-1)
+        self.grads = self.params.zeros_like()
+        self.opt_state = opt_state
+        # The buffers are never replaced during a session, so their views are taken once.
+        self.matrix = self.params.vector.reshape(r, n_params)
+        self._g_matrix = self.grads.vector.reshape(r, n_params)
+        net = self.network
+        self._weights, self._biases = net.stacked(self.matrix)
+        self._weights_t = [w.transpose(0, 2, 1) for w in self._weights]
+        self._g_weights, self._g_biases = net.stacked(self._g_matrix)
+        self._penalized = self.matrix[:, : net.n_weights]
+        self._g_penalized = self._g_matrix[:, : net.n_weights]
+        dtype = matrix.dtype
+        self._penalty_grad = np.empty(self._penalized.shape, dtype) if self.alpha else None
+        self._square_norms = np.empty((r, 1, 1), dtype)
+        self._norm_factors = (self._penalized[:, np.newaxis, :], self._penalized[:, :, np.newaxis])
+        self._workspaces: dict[int, Workspace] = {}
+        #: Steps each replica was held through, and steps it skipped (non-finite gradient).
+        self.held = held
+        self.skipped = np.zeros(r, np.intp)
+
+        self.n_rows = max(rep.Y.shape[0] for rep in replicas)
+        n_epoch_batches = -(-self.n_rows // self.batch_size)
+        self._batch_losses = np.empty((n_epoch_batches, r))
+        self._batch_weights = np.empty((n_epoch_batches, r))
+        self._batch_lrs = np.empty(n_epoch_batches)
+        one = replicas[0]
+        self._sparse = sp.issparse(one.X)
+        weighted = any(rep.sample_weight is not None for rep in replicas) or any(
+            rep.Y.shape[0] != self.n_rows for rep in replicas
+        )
+        if r == 1 and not self.shuffle:
+            # One replica in a fixed order is trained from its own arrays, without a copy.
+            self._X = one.X if self._sparse else one.X[np.newaxis]
+            self._Y = one.Y[np.newaxis]
+            self._W = None if one.sample_weight is None else one.sample_weight[np.newaxis]
+        elif self._sparse:  # one replica; each epoch takes its rows in a new order
+            self._X = one.X
+            self._Y = one.Y[np.newaxis].copy()
+            self._W = None if one.sample_weight is None else one.sample_weight[np.newaxis].copy()
+        else:
+            # Each epoch gathers the data into these once, so that every batch is a
+            # contiguous slice and no batch allocates. Padding rows stay zero.
+            self._X = np.zeros((r, self.n_rows, one.X.shape[1]), one.X.dtype)
+            self._Y = np.zeros((r, self.n_rows, one.Y.shape[1]), one.Y.dtype)
+            self._W = np.zeros((r, self.n_rows), dtype) if weighted else None
+            self._gather(shuffle=False)
+        self._good = self._snapshot()
 
     # -- one epoch -------------------------------------------------------------
     # Overflow on the way to divergence is detected and reported as DivergenceError;
     # numpy's own warnings about it would only be noise before that error.
     @np.errstate(over="ignore", invalid="ignore")
-    def run_epoch(self, t: int) -> tuple[float, float]:
-        """Train one epoch with schedule counter ``t`` (epochs before this one).
-
-        Returns
-        -------
-        loss : float
-            Mean objective over the epoch.
-        learning_rate : float
-            Rate of the epoch (the mean over its steps when it changes per batch).
-
-        Raises
-        ------
-        DivergenceError
-            After restoring the state of the end of the previous epoch.
-        """
-        X, Y, sw = self._epoch_data()
+    def run_epoch(self, t: int) -> StackedEpoch:
+        """Train one epoch of every replica with schedule counter ``t`` (epochs before it)."""
+        X, Y, W = self._epoch_data()
         lr0 = self.optimizer.lr
         lr = lr0 * self.schedule.factor(t, self.schedule_state)
-        step = self.optimizer.step
-        loss_sum = weight_sum = lr_sum = 0.0
-        n_steps = n_skipped = 0
-        for start in range(0, Y.shape[0], self.batch_size):
+        losses, weights, lrs = self._batch_losses, self._batch_weights, self._batch_lrs
+        skipped = self.skipped.copy()
+        sparse, step = self._sparse, self.optimizer.step
+        params, grads, state = self.params, self.grads, self.opt_state
+        for i, start in enumerate(range(0, self.n_rows, self.batch_size)):
             stop = start + self.batch_size
             if self.per_batch:
                 lr = lr0 * self.schedule.factor(self.n_batches, self.schedule_state)
             self.n_batches += 1
-            wb = None if sw is None else sw[start:stop]
-            batch_loss, batch_weight = self._objective(X[start:stop], Y[start:stop], wb)
-            if not math.isfinite(batch_loss):
-                self._diverge(t, lr, batch_loss)
-            if batch_weight == 0.0:
-                continue
-            if self._first_batch:
-                self._first_batch = False
-                self.reference_loss = max(self.reference_loss, batch_loss)
-            loss_sum += batch_loss * batch_weight
-            weight_sum += batch_weight
-            lr_sum += lr
-            n_steps += 1
-            last = (start, stop, wb)
-            if not step(self.params, self.grads, self.opt_state, lr=lr):
-                n_skipped += 1
-        # Skipped steps had non-finite gradients: a few are tolerated, a majority is divergence.
-        if 2 * n_skipped > n_steps or not np.isfinite(self.params.vector).all():
-            self._diverge(t, lr)
+            xb = X[start:stop] if sparse else X[:, start:stop]
+            if W is None:
+                losses[i], weights[i] = self._objective(xb, Y[:, start:stop], None)
+                if not step(params, grads, state, lr=lr):
+                    self._skip(lr)
+            else:
+                losses[i], weights[i] = self._objective(xb, Y[:, start:stop], W[:, start:stop])
+                self._step(lr, weights[i] == 0.0)
+            lrs[i] = lr
+        return self._end_epoch(t, lr, X, Y, W, self.skipped - skipped)
+
+    def _end_epoch(self, t, lr, X, Y, W, skipped) -> StackedEpoch:
+        """Each replica's epoch loss and rate, and the divergence checks of the class doc."""
+        losses, weights, lrs = self._batch_losses, self._batch_weights, self._batch_lrs
+        stepped = weights > 0.0
+        columns = np.arange(self.n_replicas)
+        if self._first_batch:
+            self._first_batch = False
+            first = np.argmax(stepped, axis=0)
+            self.reference_loss = np.fmax(self.reference_loss, losses[first, columns])
         limit = DIVERGENCE_FACTOR * self.reference_loss
-        loss = loss_sum / weight_sum
-        if loss > limit:
-            self._diverge(t, lr, loss)
+        n_steps = np.add.reduce(stepped, axis=0)
+        loss = np.add.reduce(np.where(stepped, losses * weights, 0.0), axis=0)
+        loss /= np.add.reduce(weights, axis=0)
+        rates = (lrs @ stepped) / n_steps
+        diverged: list[DivergenceError | None] = [None] * self.n_replicas
+        finite = np.isfinite(losses) | ~stepped
+        if not finite.all():
+            for j in np.flatnonzero(~finite.all(axis=0)):
+                i = int(np.argmin(finite[:, j]))
+                diverged[j] = self._error(j, t, lrs[i], losses[i, j])
+        # Skipped steps had non-finite gradients: a few are tolerated, a majority is divergence.
+        broken = (2 * skipped > n_steps) | ~np.isfinite(self.matrix).all(axis=1)
+        over = loss > limit
+        if broken.any() or over.any():
+            for j in np.flatnonzero(broken):
+                diverged[j] = diverged[j] or self._error(j, t, lr)
+            for j in np.flatnonzero(over):
+                diverged[j] = diverged[j] or self._error(j, t, lr, loss[j])
         # Each batch's loss is measured before its step: the weights of the last step are
         # measured on its batch, so that the weights an epoch ends with are sane as well.
-        start, stop, wb = last
-        end_loss, _ = self._objective(X[start:stop], Y[start:stop], wb, backward=False)
-        if not end_loss <= limit:
-            self._diverge(t, lr, end_loss)
+        last = len(lrs) - 1 - np.argmax(stepped[::-1], axis=0)
+        for i in dict.fromkeys(last.tolist()):
+            start = i * self.batch_size
+            rows = slice(start, start + self.batch_size)
+            xb = X[rows] if self._sparse else X[:, rows]
+            end_loss, _ = self._objective(xb, Y[:, rows], None if W is None else W[:, rows],
+                                          backward=False)  # fmt: skip
+            insane = (last == i) & ~(np.atleast_1d(end_loss) <= limit)
+            for j in np.flatnonzero(insane) if insane.any() else ():
+                diverged[j] = diverged[j] or self._error(j, t, lr, np.atleast_1d(end_loss)[j])
         self._good = self._snapshot()
-        return loss, lr_sum / n_steps
+        return StackedEpoch(loss, rates, diverged)
 
     @np.errstate(over="ignore", invalid="ignore")
-    def mean_loss(self) -> float:
-        """Mean objective of the current weights over the training data; no step is taken."""
+    def _mean_loss(self) -> np.ndarray:
+        """Mean objective of each replica's current weights over its (unshuffled) training data."""
+        X, Y, W = self._X, self._Y, self._W
         total = weight = 0.0
-        for start in range(0, self.Y.shape[0], self.batch_size):
-            stop = start + self.batch_size
-            sw = None if self.sample_weight is None else self.sample_weight[start:stop]
-            value, w = self._objective(self.X[start:stop], self.Y[start:stop], sw, backward=False)
-            total += value * w
-            weight += w
-        return total / weight
+        for start in range(0, self.n_rows, self.batch_size):
+            rows = slice(start, start + self.batch_size)
+            xb = X[rows] if self._sparse else X[:, rows]
+            value, w = self._objective(xb, Y[:, rows], None if W is None else W[:, rows],
+                                       backward=False)  # fmt: skip
+            total = total + value * w
+            weight = weight + w
+        return np.atleast_1d(total / weight)
 
     def _epoch_data(self) -> tuple[Any, np.ndarray, np.ndarray | None]:
-        if not self.shuffle:
-            return self.X, self.Y, self.sample_weight
-        order = self.rng.permutation(self.Y.shape[0])
-        if self._shuffled:
-            X = np.take(self.X, order, axis=0, out=self._shuffled[0])
-            Y = np.take(self.Y, order, axis=0, out=self._shuffled[1])
-        else:
-            X, Y = self.X[order], self.Y[order]
-        sw = None if self.sample_weight is None else self.sample_weight[order]
-        return X, Y, sw
+        if self.shuffle:
+            if self._sparse:
+                rep = self.replicas[0]
+                order = rep.rng.permutation(rep.Y.shape[0])
+                self._X = rep.X[order]
+                np.take(rep.Y, order, axis=0, out=self._Y[0])
+                if self._W is not None:
+                    np.take(rep.sample_weight, order, out=self._W[0])
+            else:
+                self._gather(shuffle=True)
+        return self._X, self._Y, self._W
 
-    def _objective(
-        self, X, Y: np.ndarray, sw: np.ndarray | None, *, backward: bool = True
-    ) -> tuple[float, float]:
-        """The batch's mean objective and total weight; ``backward`` fills ``self.grads``."""
-        n = Y.shape[0]
-        if sw is None:
+    def _gather(self, *, shuffle: bool) -> None:
+        """Copy each replica's rows into the stacked buffers, in a new random order if asked."""
+        for j, rep in enumerate(self.replicas):
+            n = rep.Y.shape[0]
+            order = rep.rng.permutation(n) if shuffle else np.arange(n)
+            np.take(rep.X, order, axis=0, out=self._X[j, :n])
+            np.take(rep.Y, order, axis=0, out=self._Y[j, :n])
+            if self._W is not None:
+                if rep.sample_weight is None:
+                    self._W[j, :n] = 1.0
+                else:
+                    np.take(rep.sample_weight, order, out=self._W[j, :n])
+
+    def _objective(self, X, Y, W, *, backward: bool = True) -> tuple[Any, Any]:
+        """Each replica's batch objective and total weight; ``backward`` fills ``self.grads``.
+
+        Floats for one replica, else arrays of shape (r,) (see ``replica_dots``).
+        """
+        n = Y.shape[1]
+        if W is None:
             weight, scale = float(n), 1.0 / n
         else:
-            weight = float(sw.sum())
-            if weight == 0.0:
-                return 0.0, 0.0
-            scale = (sw / weight)[:, np.newaxis]
+            weight = np.add.reduce(W, axis=1)
+            scale = (W / np.where(weight == 0.0, 1.0, weight)[:, np.newaxis])[:, :, np.newaxis]
         ws = self._workspaces.get(n)
         if ws is None:
-            ws = self._workspaces[n] = Workspace(self.network, n, self.params.dtype)
+            ws = Workspace(self.network, self.n_replicas, n, self.matrix.dtype)
+            self._workspaces[n] = ws
         net = self.network
         raw = net.forward(X, self._weights, self._biases, ws)
         value = self.loss.value_and_gradient(raw, Y, scale, ws.deltas[-1])
-        w = self.params.vector[: net.n_weights]
         if self.alpha:
-            value += 0.5 * self.alpha * float(w @ w)
+            value = value + (0.5 * self.alpha) * self._square_norm()
         if backward:
-            net.backward(X, self._weights, self._g_weights, self._g_biases, ws)
+            net.backward(X, self._weights_t, self._g_weights, self._g_biases, ws)
             if self.alpha:
-                np.multiply(w, self.alpha, out=self._penalty_grad)
-                self.grads.vector[: net.n_weights] += self._penalty_grad
+                np.multiply(self._penalized, self.alpha, out=self._penalty_grad)
+                self._g_penalized += self._penalty_grad
         return value, weight
+
+    def _square_norm(self) -> float | np.ndarray:
+        """Squared norm of the weight matrices of each replica (as ``replica_dots``)."""
+        if self.n_replicas == 1:
+            w = self._penalized[0]
+            return float(w @ w)
+        np.matmul(*self._norm_factors, out=self._square_norms)  # a BLAS dot per replica
+        return self._square_norms[:, 0, 0]
+
+    def _step(self, lr: float, still: np.ndarray | None = None) -> None:
+        """One optimizer step of every replica but those ``still`` (a batch of zero weight)
+        and those whose gradient is not finite: these keep their weights and optimizer state."""
+        if still is not None:
+            if still.all():
+                return
+            if not still.any():
+                still = None
+        if still is None:
+            if not self.optimizer.step(self.params, self.grads, self.opt_state, lr=lr):
+                self._skip(lr)
+            return
+        rows = np.flatnonzero(still)
+        states = [self._rows_of(b.vector) for b in self.opt_state.buffers.values()]
+        weights, values = self.matrix[rows], [s[rows] for s in states]
+        self._g_matrix[rows] = 0.0
+        if self.optimizer.step(self.params, self.grads, self.opt_state, lr=lr):
+            self.matrix[rows] = weights
+            for state, value in zip(states, values):
+                state[rows] = value
+            self.held[rows] += 1
+        else:
+            self._skip(lr, still)
+
+    def _skip(self, lr: float, still: np.ndarray | None = None) -> None:
+        """After a step the optimizer skipped (a gradient was not finite): count the skip
+        of each replica whose gradient is not finite, and step the others."""
+        bad = ~np.isfinite(self._g_matrix).all(axis=1)
+        self.skipped += bad
+        rest = bad if still is None else bad | still
+        if not rest.all():
+            self.opt_state.n_skipped -= 1  # counted per replica, in self.skipped
+            self._step(lr, rest)
+
+    # -- the stack -------------------------------------------------------------
+    def _rows_of(self, vector: np.ndarray) -> np.ndarray:
+        """A flat vector of the stack's layout as an ``(r, n_params)`` matrix (a view)."""
+        return vector.reshape(self.n_replicas, -1)
+
+    def arrays(self, row: int) -> list[np.ndarray]:
+        """Views of replica ``row``'s weights and biases, as the network lays them out."""
+        return self.network.arrays(self.matrix[row])
+
+    def replica_state(self, row: int) -> OptimizerState:
+        """The optimizer state of replica ``row`` alone (a copy; the state itself for one)."""
+        if self.n_replicas == 1:
+            return self.opt_state
+        n_params = self.matrix.shape[1]
+        state = self.optimizer.init(np.empty(n_params, self.matrix.dtype))
+        buffers = self.opt_state.buffers
+        state.load_state_dict({
+            "t": self.opt_state.t - int(self.held[row]),
+            "n_skipped": int(self.skipped[row]),
+            "buffers": {k: self._rows_of(b.vector)[row] for k, b in buffers.items()},
+        })  # fmt: skip
+        return state
+
+    def keep(self, rows: np.ndarray) -> None:
+        """Go on with replicas ``rows`` only: the others are frozen as they are."""
+        rows = np.asarray(rows, np.intp)
+        state = self.opt_state.state_dict()
+        state["buffers"] = {k: self._rows_of(v)[rows].ravel() for k, v in state["buffers"].items()}
+        matrix = self.matrix[rows]
+        opt_state = self.optimizer.init(FlatBuffer([(matrix.size,)], matrix.dtype))
+        opt_state.load_state_dict(state)
+        skipped, reference = self.skipped[rows], self.reference_loss[rows]
+        self._build([self.replicas[j] for j in rows], matrix, opt_state, self.held[rows])
+        self.skipped, self.reference_loss = skipped, reference
 
     # -- divergence ------------------------------------------------------------
     def _snapshot(self) -> tuple[np.ndarray, dict[str, Any], int]:
-        return self.params.vector.copy(), self.opt_state.state_dict(), self.n_batches
+        return self.matrix.copy(), self.opt_state.state_dict(), self.n_batches
 
-    def _diverge(self, t: int, lr: float, loss: float | None = None) -> None:
-        vector, state, n_batches = self._good
-        np.copyto(self.params.vector, vector)
-        self.opt_state.load_state_dict(state)
-        self.n_batches = n_batches
+    @property
+    def good_batches(self) -> int:
+        """The batch count at the end of the last epoch (of a replica that diverged)."""
+        return self._good[2]
+
+    def _error(self, row: int, t: int, lr: float, loss: float | None = None) -> DivergenceError:
+        """Return replica ``row`` to the end of the last sane epoch; its DivergenceError."""
+        matrix, state, _ = self._good
+        self.matrix[row] = matrix[row]
+        for name, value in state["buffers"].items():
+            self._rows_of(self.opt_state.buffers[name].vector)[row] = self._rows_of(value)[row]
         if loss is None:
             what, loss = "the weights or their gradients became NaN or infinite", math.nan
         elif math.isfinite(loss):
             what = (
                 f"the training loss grew to {loss:.3g}, more than {DIVERGENCE_FACTOR:g} times "
-                f"the loss of the initial weights ({self.reference_loss:.3g}),"
+                f"the loss of the initial weights ({self.reference_loss[row]:.3g}),"
             )
         else:
             what = f"the training loss became {loss}"
-        raise DivergenceError(
+        return DivergenceError(
             f"{self.name} diverged in epoch {t + 1}: {what} at learning rate {lr:.3g}. "
             "Try a smaller learning rate (the optimizer's lr, or a decaying schedule) "
             "or scale the inputs (for example with StandardScaler). The weights of the "
             "end of the last sane epoch were kept.",
             epoch=t + 1,
-            loss=loss,
+            loss=float(loss),
         )
