@@ -34,6 +34,7 @@ from .estimators import (
     LogisticClassifier,
     MLPClassifier,
     MLPRegressor,
+    fit_epochs_together,
 )
 from .sklearn_compat import check_sample_weight
 from .space import SearchSpace
@@ -234,26 +235,28 @@ class Objective:
         # Seconds each fold spends training and scoring: cv_results_' fit and score times.
         times = {"fold_fit_times": [0.0] * len(folds), "fold_score_times": [0.0] * len(folds)}
         fitting, scoring = times["fold_fit_times"], times["fold_score_times"]
-        runs = []
-        for k, (X_tr, y_tr, X_te, y_te, w_tr, w_te) in enumerate(folds):
-            est = clone(self.estimator).set_params(**params)
-            weighted = {} if w_te is None else {"sample_weight": w_te}
-            with _timed(fitting, k):  # checks the input and computes the initial loss
-                epochs = est.fit_epochs(X_tr, y_tr, sample_weight=w_tr)
-            runs.append((est, epochs, X_te, y_te, weighted))
+        estimators = [clone(self.estimator).set_params(**params) for _ in folds]
+        # The folds train as one stacked model where they can (fit_epochs_together).
+        epochs = fit_epochs_together(
+            estimators, [(X_tr, y_tr, w_tr) for X_tr, y_tr, _, _, w_tr, _ in folds], fitting
+        )
 
         def score(k: int) -> float:
-            est, _, X_te, y_te, weighted = runs[k]
+            _, _, X_te, y_te, _, w_te = folds[k]
+            weighted = {} if w_te is None else {"sample_weight": w_te}
             with _timed(scoring, k):
-                return scorer(est, X_te, y_te, **weighted)
+                return scorer(estimators[k], X_te, y_te, **weighted)
 
         prunable = len(self.objectives) == 1
         curves: dict[str, list[float]] = {"loss": [], "score": [], "lr": []}
-        scores = [math.nan] * len(runs)
+        scores = [math.nan] * len(folds)
         epoch = 0
         try:
-            for results in _lock_step([r[1] for r in runs], fitting):
+            for results in epochs:
                 epoch += 1
+                for result in results.values():
+                    if isinstance(result, DivergenceError):
+                        raise result
                 for k in results:
                     scores[k] = score(k)
                 mean = float(np.mean(scores))
@@ -270,7 +273,7 @@ class Objective:
             _record(trial, curves, scores, times, exc.epoch, reason)
             raise Diverged(reason) from None
         # Final scores: early stopping may have restored the best epoch's weights.
-        final = [score(k) for k in range(len(runs))]
+        final = [score(k) for k in range(len(folds))]
         _record(trial, curves, final, times, epoch, "complete")
         score = float(np.mean(final))
         return score if prunable else (score, float(sum(fitting)))
@@ -326,24 +329,6 @@ def _timed(totals: list[float], k: int) -> Iterator[None]:
         yield
     finally:
         totals[k] += time.perf_counter() - start
-
-
-def _lock_step(iterators: list[Iterator], seconds: list[float]) -> Iterator[dict[int, Any]]:
-    """Advance every iterator once per round; yield ``{index: item}`` of those still going.
-
-    The time spent in iterator ``k`` is added to ``seconds[k]``.
-    """
-    active = dict(enumerate(iterators))
-    while active:
-        results = {}
-        for k, it in list(active.items()):
-            try:
-                with _timed(seconds, k):
-                    results[k] = next(it)
-            except StopIteration:
-                del active[k]
-        if results:
-            yield results
 
 
 def _record(

@@ -9,9 +9,11 @@ The optimizer and the schedule are parameters like any other
 (``set_params(optimizer__lr=1e-2)``, grids over ``schedule__t_max``).
 ``fit(..., callbacks=...)`` calls back after every epoch, and ``fit_epochs``
 trains one epoch per step of an iterator, so that a tuning objective can train
-cross-validation folds in lock step and report each epoch to a pruner.
+cross-validation folds in lock step and report each epoch to a pruner;
+``fit_epochs_together`` trains such folds as one stacked model.
 """
 
+from ._session import fit_epochs_together
 from ._training import DivergenceError, EpochResult
 from .linear import LinearRegressor, LogisticClassifier
 from .mlp import MLPClassifier, MLPRegressor
@@ -23,4 +25,5 @@ __all__ = [
     "LogisticClassifier",
     "MLPClassifier",
     "MLPRegressor",
+    "fit_epochs_together",
 ]

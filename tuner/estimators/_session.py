@@ -248,12 +248,14 @@ def fit_epochs_together(
         Seconds each estimator spent training are added to ``seconds[k]`` (a
         stack's time is shared equally among its replicas).
 
-    Yields
-    ------
-    dict of int to EpochResult or DivergenceError
+    Returns
+    -------
+    iterator of dict of int to EpochResult or DivergenceError
         After every epoch, the result of every estimator still training, by its
         position; an estimator that diverged gives its DivergenceError (it keeps
-        the weights of its last sane epoch) and trains no more.
+        the weights of its last sane epoch) and trains no more. As with
+        ``fit_epochs``, the input is checked and the models initialized when
+        this is called.
     """
     if len(estimators) != len(datasets):
         raise ValueError(f"{len(estimators)} estimators but {len(datasets)} data sets")
@@ -278,8 +280,13 @@ def fit_epochs_together(
         epochs = train([first, *(s for _, s in mates)])
         for j in group:
             seconds[j] += (time.perf_counter() - start) / len(group)
-        groups.append((group, _renumbered(group, epochs)))
+        groups.append((group, _renumbered(list(group), epochs)))
     groups.sort(key=lambda g: g[0][0])
+    return _lock_step(groups, seconds)
+
+
+def _lock_step(groups: list[tuple[list[int], Iterator[Epoch]]], seconds: list[float]):
+    """Advance every group once per round; yield the merged results of each round."""
     while groups:
         merged: Epoch = {}
         for members, epochs in list(groups):

@@ -325,6 +325,7 @@ class Trainer:
             insane = (last == i) & ~(np.atleast_1d(end_loss) <= limit)
             for j in np.flatnonzero(insane) if insane.any() else ():
                 diverged[j] = diverged[j] or self._error(j, t, lr, np.atleast_1d(end_loss)[j])
+        self._batches_before = self._good[2]
         self._good = self._snapshot()
         return StackedEpoch(loss, rates, diverged)
 
@@ -473,20 +474,29 @@ class Trainer:
         self.skipped, self.reference_loss = skipped, reference
 
     # -- divergence ------------------------------------------------------------
-    def _snapshot(self) -> tuple[np.ndarray, dict[str, Any], int]:
-        return self.matrix.copy(), self.opt_state.state_dict(), self.n_batches
+    def _snapshot(self) -> tuple[np.ndarray, dict[str, Any], int, np.ndarray, np.ndarray]:
+        return (
+            self.matrix.copy(), self.opt_state.state_dict(), self.n_batches,
+            self.held.copy(), self.skipped.copy(),
+        )  # fmt: skip
 
     @property
     def good_batches(self) -> int:
-        """The batch count at the end of the last epoch (of a replica that diverged)."""
-        return self._good[2]
+        """The batch count of a replica that diverged in the last epoch: that of its start."""
+        return self._batches_before
 
     def _error(self, row: int, t: int, lr: float, loss: float | None = None) -> DivergenceError:
         """Return replica ``row`` to the end of the last sane epoch; its DivergenceError."""
-        matrix, state, _ = self._good
+        matrix, state, _, held, skipped = self._good
         self.matrix[row] = matrix[row]
-        for name, value in state["buffers"].items():
-            self._rows_of(self.opt_state.buffers[name].vector)[row] = self._rows_of(value)[row]
+        if self.n_replicas == 1:
+            self.opt_state.load_state_dict(state)
+        else:
+            for name, value in state["buffers"].items():
+                self._rows_of(self.opt_state.buffers[name].vector)[row] = self._rows_of(value)[row]
+            # Its own step count (the shared one less the steps it was held) is that of then.
+            self.held[row] = held[row] + self.opt_state.t - state["t"]
+            self.skipped[row] = skipped[row]
         if loss is None:
             what, loss = "the weights or their gradients became NaN or infinite", math.nan
         elif math.isfinite(loss):
