@@ -70,28 +70,42 @@ def test_each_optimizer_is_refit_with_every_seed_once_and_recorded():
     assert len(run_fits(study, refit, seeds=4)) == len(best)  # one more seed each
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_seeds_of_a_configuration_train_together_as_each_would_alone():
+    refit = refit_of_wine()
+    study = searched_study(refit)
+    params = study.best_trial.params
+    together = refit.fit_seeds(params, [0, 1, 2])
+    for seed, model in zip([0, 1, 2], together):
+        alone = refit.model(params, seed).fit(refit.X_train, refit.y_train)
+        assert model[-1].random_state == seed
+        np.testing.assert_allclose(model[-1].coef_, alone[-1].coef_, rtol=1e-12, atol=1e-12)
+        assert refit.score(model) == pytest.approx(refit.score(alone), abs=1e-12)
+
+
 class Interrupting(Refit):
-    """Stops (as Ctrl-C would) after ``after`` fits; counts the fits it ran."""
+    """Stops (as Ctrl-C would) after ``after`` configurations; counts the fits it ran."""
 
     def __init__(self, *args, after: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.after, self.calls = after, []
 
-    def __call__(self, optimizer, trial, seed) -> FinalFit:
-        if len(self.calls) == self.after:
+    def __call__(self, optimizer, trial, seeds) -> list[FinalFit]:
+        if len({name for name, _ in self.calls}) == self.after:
             raise KeyboardInterrupt
-        self.calls.append((optimizer, seed))
-        return super().__call__(optimizer, trial, seed)
+        self.calls.extend((optimizer, seed) for seed in seeds)
+        return super().__call__(optimizer, trial, seeds)
 
 
 def test_a_run_stopped_among_its_final_fits_redoes_only_the_missing_ones():
     base = refit_of_wine()
     args = (base.estimator, base.space, base.X_train, base.y_train, base.X_test, base.y_test)
     study = searched_study(base)
-    first = Interrupting(*args, after=2)
+    assert len(best_per_optimizer(study)) > 1
+    first = Interrupting(*args, after=1)
     with pytest.raises(KeyboardInterrupt):
         run_fits(study, first, seeds=3)
-    assert len(final_fits(study.user_attrs)) == 2
+    assert len(final_fits(study.user_attrs)) == 3  # one configuration's three seeds
     second = Interrupting(*args, after=100)
     run_fits(study, second, seeds=3)
     assert not set(first.calls) & set(second.calls)
@@ -121,7 +135,7 @@ def test_a_diverging_final_fit_is_recorded_with_its_reason():
     trial = study.ask()
     space.suggest(trial)
     study.tell(trial, 1.0)
-    fit = refit("sgd", study.best_trial, 0)
+    (fit,) = refit("sgd", study.best_trial, [0])
     assert np.isnan(fit.score) and fit.error.startswith("DivergenceError: ")
     assert final_fits({fit.key: dataclasses.asdict(fit), "other": 1}) == [fit]
 

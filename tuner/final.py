@@ -10,10 +10,13 @@ batch order) and scored on the
 test split. The spread over seeds is the training-seed noise that a lead
 between optimizers must exceed.
 
-Each fit is recorded in the study as it ends (:class:`FinalFit`, one study
-attribute per optimizer and seed), so a run killed among its final fits
-redoes only the missing ones; a fit recorded for a configuration that is no
-longer its optimizer's best (the study was extended) is done again.
+The seeds of a configuration train together, as the replicas of one stacked
+model (:func:`tuner.estimators.fit_epochs_together`: each the same as its own
+fit, to round-off). Each configuration's fits are recorded in the study as
+they end (:class:`FinalFit`, one study attribute per optimizer and seed), so a
+run killed among its final fits redoes only the missing ones; a fit recorded
+for a configuration that is no longer its optimizer's best (the study was
+extended) is done again.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from sklearn.metrics import check_scoring
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .estimators import DivergenceError, fit_epochs_together
 from .space import SearchSpace
 from .study.allocation import assigned
 from .study.outcomes import best_scored, directions_of, tally
@@ -164,40 +168,82 @@ class Refit:
         return make_pipeline(StandardScaler(), estimator) if self.scale else estimator
 
     def fit(self, params: Mapping[str, Any], seed: int | None = None):
-        """The model of ``params`` fitted on the training part."""
+        """The model of ``params`` fitted on the training part (a DivergenceError if it
+        diverges)."""
+        (model,) = self.fit_seeds(params, [seed])
+        if isinstance(model, DivergenceError):
+            raise model
+        return model
+
+    def fit_seeds(self, params: Mapping[str, Any], seeds: Sequence[int | None]) -> list[Any]:
+        """The models of ``params`` with each training seed, fitted on the training part
+        together (:func:`~tuner.estimators.fit_epochs_together`), each as :meth:`fit`
+        would; the DivergenceError of a model whose training diverged stands in its place."""
+        models = [self.model(params, seed) for seed in seeds]
+        X = self.X_train
+        if self.scale:  # one scaler serves every seed: it is fitted the same for each
+            scaler = models[0][0].fit(X)
+            X = scaler.transform(X)
+            for model in models:
+                model.steps[0] = (model.steps[0][0], scaler)
+        estimators = [model[-1] if self.scale else model for model in models]
         with warnings.catch_warnings():  # as in the trials: the budget of epochs is the study's
             warnings.simplefilter("ignore", ConvergenceWarning)
-            return self.model(params, seed).fit(self.X_train, self.y_train)
+            for results in fit_epochs_together(estimators, [(X, self.y_train)] * len(models)):
+                for k, result in results.items():
+                    if isinstance(result, DivergenceError):
+                        models[k] = result
+        return models
 
     def score(self, model) -> float:
         """``model``'s score on the test split."""
         return float(check_scoring(model, self.scoring)(model, self.X_test, self.y_test))
 
-    def __call__(self, optimizer: str, trial: FrozenTrial, seed: int) -> FinalFit:
-        """Refit ``trial``'s configuration with training seed ``seed`` and score it."""
+    def __call__(
+        self, optimizer: str, trial: FrozenTrial, seeds: Sequence[int]
+    ) -> list[FinalFit]:
+        """Refit ``trial``'s configuration with each training seed of ``seeds``, and score it.
+
+        A fit that diverged, or whose data the estimator refused, is recorded
+        with its error and a NaN score. Each fit's ``seconds`` is its share of
+        the time of training the seeds together, plus its scoring.
+        """
         start = time.perf_counter()
         try:
-            score, error = self.score(self.fit(trial.params, seed)), None
-        except (ValueError, FloatingPointError) as exc:  # a DivergenceError is a ValueError
-            score, error = math.nan, f"{type(exc).__name__}: {exc}"
-        return FinalFit(optimizer, seed, trial.number, score, time.perf_counter() - start, error)
+            models: list[Any] = self.fit_seeds(trial.params, seeds)
+        except (ValueError, FloatingPointError) as exc:  # the data or the configuration
+            models = [exc] * len(seeds)
+        share = (time.perf_counter() - start) / len(seeds)
+        fits = []
+        for seed, model in zip(seeds, models):
+            start = time.perf_counter()
+            if isinstance(model, Exception):
+                score, error = math.nan, f"{type(model).__name__}: {model}"
+            else:
+                score, error = self.score(model), None
+            seconds = share + time.perf_counter() - start
+            fits.append(FinalFit(optimizer, seed, trial.number, score, seconds, error))
+        return fits
 
 
 def run_final_fits(
     study: optuna.Study, refit: Refit, seeds: int, n_jobs: int = 1
 ) -> list[FinalFit]:
-    """Run the missing final fits in ``n_jobs`` processes; record each in the study as it ends.
+    """Run the missing final fits in ``n_jobs`` processes, the seeds of a configuration
+    together; record each configuration's fits in the study as they end.
 
     Returns the fits run now (none when every fit is recorded, or the study
     holds out no test split).
     """
     todo = missing_fits(study, seeds) if refit.has_test else []
-    if not todo:
-        return []
+    groups: dict[tuple[str, int], tuple[str, FrozenTrial, list[int]]] = {}
+    for optimizer, trial, seed in todo:
+        groups.setdefault((optimizer, trial.number), (optimizer, trial, []))[2].append(seed)
     ran = []
-    for fit in map_unordered(refit, todo, n_jobs):
-        retry(study.set_user_attr, fit.key, asdict(fit))
-        ran.append(fit)
+    for fits in map_unordered(refit, list(groups.values()), n_jobs):
+        for fit in fits:
+            retry(study.set_user_attr, fit.key, asdict(fit))
+        ran.extend(fits)
     return ran
 
 
