@@ -231,7 +231,10 @@ class Trainer:
         self.n_rows = max(rep.Y.shape[0] for rep in replicas)
         n_epoch_batches = -(-self.n_rows // self.batch_size)
         self._batch_losses = np.empty((n_epoch_batches, r))
-        self._batch_weights = np.empty((n_epoch_batches, r))
+        # Without sample weights, a batch weighs its number of rows (the last may be short).
+        starts = self.batch_size * np.arange(n_epoch_batches)
+        sizes = np.minimum(self.batch_size, self.n_rows - starts)
+        self._batch_weights = np.repeat(sizes[:, np.newaxis].astype(float), r, axis=1)
         self._batch_lrs = np.empty(n_epoch_batches)
         one = replicas[0]
         self._sparse = sp.issparse(one.X)
@@ -276,7 +279,7 @@ class Trainer:
             self.n_batches += 1
             xb = X[start:stop] if sparse else X[:, start:stop]
             if W is None:
-                losses[i], weights[i] = self._objective(xb, Y[:, start:stop], None)
+                losses[i] = self._objective(xb, Y[:, start:stop], None)[0]
                 if not step(params, grads, state, lr=lr):
                     self._skip(lr)
             else:
@@ -399,7 +402,7 @@ class Trainer:
     def _square_norm(self) -> float | np.ndarray:
         """Squared norm of the weight matrices of each replica (as ``replica_dots``)."""
         if self.n_replicas == 1:
-            w = self._penalized[0]
+            w = self._norm_factors[0][0, 0]
             return float(w @ w)
         np.matmul(*self._norm_factors, out=self._square_norms)  # a BLAS dot per replica
         return self._square_norms[:, 0, 0]
