@@ -262,3 +262,15 @@ def test_a_trial_of_stacked_folds_records_what_separate_folds_record(monkeypatch
     for key in ("loss", "score", "lr"):
         np.testing.assert_allclose(trial.user_attrs["curves"][key], stacked_attrs["curves"][key],
                                    rtol=1e-12)  # fmt: skip
+
+
+def test_a_stacked_estimator_continues_with_warm_start_as_a_fitted_one_does():
+    X, y = classification(n=160)
+    base = MLPClassifier((6,), optimizer=optim.Adam(lr=0.01), batch_size=16, max_epochs=4)
+    estimators = [clone(base).set_params(random_state=k) for k in range(2)]
+    drain(estimators, [(X, y), (X[:150], y[:150])])
+    alone = clone(estimators[1]).fit(X[:150], y[:150])
+    for est in (estimators[1], alone):
+        est.set_params(warm_start=True).fit(X[:150], y[:150])
+    assert_same_fit(estimators[1], alone)
+    assert alone.optimizer_state_.t == 2 * 4 * 10
