@@ -28,9 +28,10 @@ def replica_dots(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
     """:math:`\\sum a_j b_j` over all but the leading axis, for each replica ``j``:
     a float for one replica (the common ``fit``: a float costs less per batch than
     an array), an array of shape (r,) for several."""
-    if a.shape[0] == 1:
+    r = a.shape[0]
+    if r == 1:
         return float(np.vdot(a, b))
-    return np.add.reduce(a * b, axis=tuple(range(1, a.ndim)))
+    return np.matmul(a.reshape(r, 1, -1), b.reshape(r, -1, 1))[:, 0, 0]  # a BLAS dot each
 
 
 def _weighted_sum(terms: np.ndarray, scale: Scale) -> float | np.ndarray:
@@ -127,6 +128,18 @@ class MultinomialLogLoss(Loss):
         \partial l / \partial z = \mathrm{softmax}(z) - y
     """
 
+    def __init__(self):
+        self._ones: dict[tuple[int, np.dtype], np.ndarray] = {}
+
+    def _row_sums(self, a: np.ndarray) -> np.ndarray:
+        """``a.sum(axis=2, keepdims=True)`` as a product with ones: BLAS sums the short
+        rows in a third of the time of a reduction along them (3 x 32 x 10)."""
+        key = (a.shape[2], a.dtype)
+        ones = self._ones.get(key)
+        if ones is None:
+            ones = self._ones[key] = np.ones((a.shape[2], 1), a.dtype)
+        return np.matmul(a, ones)
+
     def value_and_gradient(self, raw, y, scale, grad):
         # Shifting by the row maximum keeps exp from overflowing.
         # The ufuncs' reduce directly: ndarray.max and .sum wrap it in Python, per batch.
@@ -136,7 +149,7 @@ class MultinomialLogLoss(Loss):
         else:
             z_true = replica_dots(grad * scale, y)
         np.exp(grad, out=grad)
-        norm = np.add.reduce(grad, axis=2, keepdims=True)
+        norm = self._row_sums(grad)
         grad /= norm
         grad -= y
         grad *= scale
