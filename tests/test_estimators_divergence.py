@@ -24,7 +24,7 @@ from tuner.estimators import (
     MLPClassifier,
     MLPRegressor,
 )
-from tuner.estimators._training import DIVERGENCE_FACTOR
+from tuner.estimators._outcomes import DIVERGENCE_FACTOR
 from tuner.objective import Objective
 from tuner.space import SearchSpace
 

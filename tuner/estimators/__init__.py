@@ -13,8 +13,8 @@ cross-validation folds in lock step and report each epoch to a pruner;
 ``fit_epochs_together`` trains such folds as one stacked model.
 """
 
+from ._outcomes import DivergenceError, EpochResult
 from ._session import fit_epochs_together
-from ._training import DivergenceError, EpochResult
 from .linear import LinearRegressor, LogisticClassifier
 from .mlp import MLPClassifier, MLPRegressor
 

@@ -29,9 +29,10 @@ from ..sklearn_compat import (
     validate_params,
 )
 from ._network import Network
+from ._outcomes import EpochResult
 from ._params import NestedParamsMixin, resolve_optimizer
 from ._session import Session, one, train
-from ._training import EpochResult, Replica, Trainer
+from ._training import Replica, Trainer
 
 __all__ = ["BaseNetworkEstimator"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import optim
 
+from ._outcomes import DIVERGENCE_FACTOR
 from ._params import NAMED_OPTIMIZER_DEFAULTS
-from ._training import DIVERGENCE_FACTOR
 
 __all__ = ["fill_doc"]
 

@@ -24,7 +24,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from optim import Optimizer, OptimizerState, Schedule
 
-from ._training import DivergenceError, EpochResult, Replica, Trainer
+from ._outcomes import DivergenceError, EpochResult
+from ._training import Replica, Trainer
 
 __all__ = ["Session", "fit_epochs_together", "one", "train"]
 
