@@ -176,6 +176,7 @@ class Trainer:
             self._Y = np.zeros((r, self.n_rows, one.Y.shape[1]), one.Y.dtype)
             self._W = np.zeros((r, self.n_rows), dtype) if weighted else None
             self._gather(shuffle=False)
+        self._batches = self._batch_views()
         self._good = self._snapshot()
 
     # -- one epoch -------------------------------------------------------------
@@ -184,69 +185,66 @@ class Trainer:
     @np.errstate(over="ignore", invalid="ignore")
     def run_epoch(self, t: int) -> StackedEpoch:
         """Train one epoch of every replica with schedule counter ``t`` (epochs before it)."""
-        X, Y, W = self._epoch_data()
+        batches = self._epoch_batches()
         lr0 = self.optimizer.lr
         lr = lr0 * self.schedule.factor(t, self.schedule_state)
         losses, weights, lrs = self._batch_losses, self._batch_weights, self._batch_lrs
         skipped = self.skipped.copy()
-        sparse, step = self._sparse, self.optimizer.step
-        params, grads, state = self.params, self.grads, self.opt_state
-        for i, start in enumerate(range(0, self.n_rows, self.batch_size)):
-            stop = start + self.batch_size
+        step, params, grads, state = self.optimizer.step, self.params, self.grads, self.opt_state
+        for i, (xb, yb, wb) in enumerate(batches):
             if self.per_batch:
                 lr = lr0 * self.schedule.factor(self.n_batches, self.schedule_state)
             self.n_batches += 1
-            xb = X[start:stop] if sparse else X[:, start:stop]
-            if W is None:
-                losses[i] = self._objective(xb, Y[:, start:stop], None)[0]
+            if wb is None:
+                losses[i] = self._objective(xb, yb, None)[0]
                 if not step(params, grads, state, lr=lr):
                     self._skip(lr)
             else:
-                losses[i], weights[i] = self._objective(xb, Y[:, start:stop], W[:, start:stop])
+                losses[i], weights[i] = self._objective(xb, yb, wb)
                 self._step(lr, weights[i] == 0.0)
             lrs[i] = lr
-        return self._end_epoch(t, lr, X, Y, W, self.skipped - skipped)
+        return self._end_epoch(t, lr, batches, self.skipped - skipped)
 
-    def _end_epoch(self, t, lr, X, Y, W, skipped) -> StackedEpoch:
+    def _end_epoch(self, t, lr, batches, skipped) -> StackedEpoch:
         """Each replica's epoch loss and rate, and the divergence checks of the class doc."""
         losses, weights, lrs = self._batch_losses, self._batch_weights, self._batch_lrs
-        stepped = weights > 0.0
-        columns = np.arange(self.n_replicas)
+        r = self.n_replicas
+        last = np.full(r, len(lrs) - 1)
+        if self._W is None:
+            n_steps, rates = np.full(r, len(lrs)), np.full(r, np.add.reduce(lrs) / len(lrs))
+            first = np.zeros(r, np.intp)
+        else:  # a batch of zero weight took no step and counts for nothing
+            stepped = weights > 0.0
+            losses = np.where(stepped, losses, 0.0)
+            n_steps = np.add.reduce(stepped, axis=0)
+            rates = (lrs @ stepped) / n_steps
+            last -= np.argmax(stepped[::-1], axis=0)
+            first = np.argmax(stepped, axis=0)
         if self._first_batch:
             self._first_batch = False
-            first = np.argmax(stepped, axis=0)
-            self.reference_loss = np.fmax(self.reference_loss, losses[first, columns])
+            self.reference_loss = np.fmax(self.reference_loss, losses[first, np.arange(r)])
         limit = DIVERGENCE_FACTOR * self.reference_loss
-        n_steps = np.add.reduce(stepped, axis=0)
-        loss = np.add.reduce(np.where(stepped, losses * weights, 0.0), axis=0)
-        loss /= np.add.reduce(weights, axis=0)
-        rates = (lrs @ stepped) / n_steps
-        diverged: list[DivergenceError | None] = [None] * self.n_replicas
-        finite = np.isfinite(losses) | ~stepped
-        if not finite.all():
-            for j in np.flatnonzero(~finite.all(axis=0)):
-                i = int(np.argmin(finite[:, j]))
-                diverged[j] = self._error(j, t, lrs[i], losses[i, j])
-        # Skipped steps had non-finite gradients: a few are tolerated, a majority is divergence.
-        broken = (2 * skipped > n_steps) | ~np.isfinite(self.matrix).all(axis=1)
-        over = loss > limit
-        if broken.any() or over.any():
-            for j in np.flatnonzero(broken):
-                diverged[j] = diverged[j] or self._error(j, t, lr)
-            for j in np.flatnonzero(over):
-                diverged[j] = diverged[j] or self._error(j, t, lr, loss[j])
+        loss = np.add.reduce(losses * weights, axis=0) / np.add.reduce(weights, axis=0)
         # Each batch's loss is measured before its step: the weights of the last step are
         # measured on its batch, so that the weights an epoch ends with are sane as well.
-        last = len(lrs) - 1 - np.argmax(stepped[::-1], axis=0)
+        end_loss = np.empty(r)
         for i in dict.fromkeys(last.tolist()):
-            start = i * self.batch_size
-            rows = slice(start, start + self.batch_size)
-            xb = X[rows] if self._sparse else X[:, rows]
-            end_loss, _ = self._objective(xb, Y[:, rows], None if W is None else W[:, rows],
-                                          backward=False)  # fmt: skip
-            insane = (last == i) & ~(np.atleast_1d(end_loss) <= limit)
-            for j in np.flatnonzero(insane) if insane.any() else ():
-                diverged[j] = diverged[j] or self._error(j, t, lr, np.atleast_1d(end_loss)[j])
+            np.copyto(end_loss, self._objective(*batches[i], backward=False)[0], where=last == i)
+        # Skipped steps had non-finite gradients: a few are tolerated, a majority is divergence.
+        failed = (2 * skipped > n_steps) | ~np.isfinite(self.matrix).all(axis=1)
+        failed |= ~np.isfinite(losses).all(axis=0) | ~(loss <= limit) | ~(end_loss <= limit)
+        diverged: list[DivergenceError | None] = [None] * r
+        for j in np.flatnonzero(failed):
+            finite = np.isfinite(losses[:, j])
+            if not finite.all():
+                i = int(np.argmin(finite))
+                diverged[j] = self._error(j, t, lrs[i], losses[i, j])
+            elif 2 * skipped[j] > n_steps[j] or not np.isfinite(self.matrix[j]).all():
+                diverged[j] = self._error(j, t, lr)
+            elif not loss[j] <= limit[j]:
+                diverged[j] = self._error(j, t, lr, loss[j])
+            else:
+                diverged[j] = self._error(j, t, lr, end_loss[j])
         self._batches_before = self._good[2]
         self._good = self._snapshot()
         return StackedEpoch(loss, rates, diverged)
@@ -254,29 +252,37 @@ class Trainer:
     @np.errstate(over="ignore", invalid="ignore")
     def _mean_loss(self) -> np.ndarray:
         """Mean objective of each replica's current weights over its (unshuffled) training data."""
-        X, Y, W = self._X, self._Y, self._W
         total = weight = 0.0
-        for start in range(0, self.n_rows, self.batch_size):
-            rows = slice(start, start + self.batch_size)
-            xb = X[rows] if self._sparse else X[:, rows]
-            value, w = self._objective(xb, Y[:, rows], None if W is None else W[:, rows],
-                                       backward=False)  # fmt: skip
+        for batch in self._batches:
+            value, w = self._objective(*batch, backward=False)
             total = total + value * w
             weight = weight + w
         return np.atleast_1d(total / weight)
 
-    def _epoch_data(self) -> tuple[Any, np.ndarray, np.ndarray | None]:
+    def _epoch_batches(self) -> list[tuple[Any, np.ndarray, np.ndarray | None]]:
+        """The mini-batches of this epoch: views of the data, reshuffled when asked."""
         if self.shuffle:
             if self._sparse:
                 rep = self.replicas[0]
                 order = rep.rng.permutation(rep.Y.shape[0])
-                self._X = rep.X[order]
                 np.take(rep.Y, order, axis=0, out=self._Y[0])
                 if self._W is not None:
                     np.take(rep.sample_weight, order, out=self._W[0])
+                self._X = rep.X[order]
+                self._batches = self._batch_views()
             else:
-                self._gather(shuffle=True)
-        return self._X, self._Y, self._W
+                self._gather(shuffle=True)  # into the buffers that the views show
+        return self._batches
+
+    def _batch_views(self) -> list[tuple[Any, np.ndarray, np.ndarray | None]]:
+        """``(X, Y, W)`` of each mini-batch: views (the rows of a CSR matrix, a copy)."""
+        X, Y, W = self._X, self._Y, self._W
+        views = []
+        for start in range(0, self.n_rows, self.batch_size):
+            rows = slice(start, start + self.batch_size)
+            views.append((X[rows] if self._sparse else X[:, rows], Y[:, rows],
+                          None if W is None else W[:, rows]))  # fmt: skip
+        return views
 
     def _gather(self, *, shuffle: bool) -> None:
         """Copy each replica's rows into the stacked buffers, in a new random order if asked."""
