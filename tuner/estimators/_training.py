@@ -160,21 +160,19 @@ class Trainer:
         weighted = any(rep.sample_weight is not None for rep in replicas) or any(
             rep.Y.shape[0] != self.n_rows for rep in replicas
         )
-        if r == 1 and not self.shuffle:
-            # One replica in a fixed order is trained from its own arrays, without a copy.
+        if r == 1:
+            # One replica trains from its own arrays until its first shuffle needs a copy.
             self._X = one.X if self._sparse else one.X[np.newaxis]
             self._Y = one.Y[np.newaxis]
             self._W = None if one.sample_weight is None else one.sample_weight[np.newaxis]
-        elif self._sparse:  # one replica; each epoch takes its rows in a new order
-            self._X = one.X
-            self._Y = one.Y[np.newaxis].copy()
-            self._W = None if one.sample_weight is None else one.sample_weight[np.newaxis].copy()
+            self._copied = False
         else:
             # Each epoch gathers the data into these once, so that every batch is a
             # contiguous slice and no batch allocates. Padding rows stay zero.
             self._X = np.zeros((r, self.n_rows, one.X.shape[1]), one.X.dtype)
             self._Y = np.zeros((r, self.n_rows, one.Y.shape[1]), one.Y.dtype)
             self._W = np.zeros((r, self.n_rows), dtype) if weighted else None
+            self._copied = True
             self._gather(shuffle=False)
         self._batches = self._batch_views()
         self._good = self._snapshot()
@@ -261,17 +259,24 @@ class Trainer:
 
     def _epoch_batches(self) -> list[tuple[Any, np.ndarray, np.ndarray | None]]:
         """The mini-batches of this epoch: views of the data, reshuffled when asked."""
-        if self.shuffle:
-            if self._sparse:
-                rep = self.replicas[0]
-                order = rep.rng.permutation(rep.Y.shape[0])
-                np.take(rep.Y, order, axis=0, out=self._Y[0])
-                if self._W is not None:
-                    np.take(rep.sample_weight, order, out=self._W[0])
-                self._X = rep.X[order]
-                self._batches = self._batch_views()
-            else:
-                self._gather(shuffle=True)  # into the buffers that the views show
+        if not self.shuffle:
+            return self._batches
+        if not self._copied:  # one replica's first shuffle: buffers of its own
+            self._copied = True
+            self._X = self._X if self._sparse else np.empty_like(self._X)
+            self._Y = np.empty_like(self._Y)
+            self._W = None if self._W is None else np.empty_like(self._W)
+            self._batches = self._batch_views()
+        if self._sparse:
+            rep = self.replicas[0]
+            order = rep.rng.permutation(rep.Y.shape[0])
+            np.take(rep.Y, order, axis=0, out=self._Y[0])
+            if self._W is not None:
+                np.take(rep.sample_weight, order, out=self._W[0])
+            self._X = rep.X[order]
+            self._batches = self._batch_views()
+        else:
+            self._gather(shuffle=True)  # into the buffers that the views show
         return self._batches
 
     def _batch_views(self) -> list[tuple[Any, np.ndarray, np.ndarray | None]]:
@@ -316,21 +321,18 @@ class Trainer:
         raw = net.forward(X, self._weights, self._biases, ws)
         value = self.loss.value_and_gradient(raw, Y, scale, ws.deltas[-1])
         if self.alpha:
-            value = value + (0.5 * self.alpha) * self._square_norm()
+            if self.n_replicas == 1:
+                w = self._norm_factors[0][0, 0]
+                value += (0.5 * self.alpha) * float(w @ w)
+            else:  # a BLAS dot per replica
+                np.matmul(*self._norm_factors, out=self._square_norms)
+                value = value + (0.5 * self.alpha) * self._square_norms[:, 0, 0]
         if backward:
             net.backward(X, self._weights_t, self._g_weights, self._g_biases, ws)
             if self.alpha:
                 np.multiply(self._penalized, self.alpha, out=self._penalty_grad)
                 self._g_penalized += self._penalty_grad
         return value, weight
-
-    def _square_norm(self) -> float | np.ndarray:
-        """Squared norm of the weight matrices of each replica (as ``replica_dots``)."""
-        if self.n_replicas == 1:
-            w = self._norm_factors[0][0, 0]
-            return float(w @ w)
-        np.matmul(*self._norm_factors, out=self._square_norms)  # a BLAS dot per replica
-        return self._square_norms[:, 0, 0]
 
     def _step(self, lr: float, still: np.ndarray | None = None) -> None:
         """One optimizer step of every replica but those ``still`` (a batch of zero weight)
