@@ -14,6 +14,7 @@ import pytest
 import scipy.sparse as sp
 from estimator_data import classification, regression, weights
 from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
 
 import optim
 from tuner.estimators import (
@@ -240,9 +241,12 @@ def test_sparse_data_and_estimators_of_other_packages_train_alongside(stacks):
     np.testing.assert_allclose(weights(estimators[2].inner), weights(estimators[1]), rtol=1e-12)
 
 
-def test_fit_epochs_together_names_a_length_mismatch():
+def test_fit_epochs_together_names_a_length_mismatch_and_an_estimator_it_cannot_train():
+    data = (np.ones((4, 2)), np.ones(4))
     with pytest.raises(ValueError, match="2 estimators but 1 data sets"):
-        fit_epochs_together([LinearRegressor(), LinearRegressor()], [(np.ones((4, 2)), np.ones(4))])
+        fit_epochs_together([LinearRegressor(), LinearRegressor()], [data])
+    with pytest.raises(TypeError, match=r"estimators\[1\] \(Pipeline\) has no fit_epochs"):
+        fit_epochs_together([LinearRegressor(), make_pipeline(LinearRegressor())], [data, data])
 
 
 def test_a_trial_of_stacked_folds_records_what_separate_folds_record(monkeypatch, stacks):
@@ -274,3 +278,17 @@ def test_a_stacked_estimator_continues_with_warm_start_as_a_fitted_one_does():
         est.set_params(warm_start=True).fit(X[:150], y[:150])
     assert_same_fit(estimators[1], alone)
     assert alone.optimizer_state_.t == 2 * 4 * 10
+
+
+def test_float32_replicas_train_in_float32_as_separate_fits_do(stacks):
+    X, y = classification(n=160)
+    X = X.astype(np.float32)
+    base = MLPClassifier((6,), batch_size=16, max_epochs=5)
+    estimators = [clone(base).set_params(random_state=k) for k in range(2)]
+    datasets = [(X, y, None), (X[:150], y[:150], np.linspace(0.5, 2.0, 150))]
+    drain(estimators, datasets)
+    assert stacks == [2]
+    for est, (Xk, yk, wk) in zip(estimators, datasets):
+        alone = clone(est).fit(Xk, yk, sample_weight=wk)
+        assert est.coefs_[0].dtype == np.float32 and est.optimizer_state_.dtype == np.float32
+        np.testing.assert_allclose(weights(est), weights(alone), rtol=1e-5, atol=1e-6)

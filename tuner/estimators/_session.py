@@ -268,6 +268,11 @@ def fit_epochs_together(
         start = time.perf_counter()
         if hasattr(est, "_prepare"):
             sessions.append((k, est._prepare(X, y, *weight)))
+        elif not hasattr(est, "fit_epochs"):
+            raise TypeError(
+                f"estimators[{k}] ({type(est).__name__}) has no fit_epochs; use a tuner "
+                "estimator, or one with fit_epochs"
+            )
         else:
             epochs = est.fit_epochs(X, y, sample_weight=weight[0] if weight else None)
             groups.append(([k], _numbered(k, epochs)))
