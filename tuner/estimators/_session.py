@@ -55,9 +55,9 @@ class Session:
         """Whether the two trainings can be replicas of one trainer.
 
         The same network, loss, L2 term, optimizer, schedule and batches, on dense
-        data, both new: one optimizer step (elementwise, with no global norm to
-        clip) then updates each replica as its own step would, and one learning
-        rate (a schedule without state) serves both.
+        data, both new: one optimizer step (elementwise; the trainer clips each
+        replica's gradient norm itself) then updates each replica as its own step
+        would, and one learning rate (a schedule without state) serves both.
         """
         a, b = self.estimator, other.estimator
         return (
@@ -82,7 +82,6 @@ class Session:
         return (
             self.continuing
             or sp.issparse(self.replica.X)
-            or self.optimizer.clip_norm is not None
             or type(self.optimizer).step is not Optimizer.step
             or self.schedule.init_state() is not None
         )
@@ -235,9 +234,9 @@ def fit_epochs_together(
     ``random_state`` and their stopping rules) on dense data are trained as the
     replicas of one stacked model, each with its own data, start, shuffling,
     sample weights and stopping; each ends as a separate ``fit`` of its data
-    would, to round-off. Others (sparse data, a continued training, an optimizer
-    that clips a global norm, a schedule with a state, an estimator of another
-    package with ``fit_epochs``) train on their own, in the same steps.
+    would, to round-off. Others (sparse data, a continued training, a schedule
+    with a state, a different number of batches per epoch, an estimator of
+    another package with ``fit_epochs``) train on their own, in the same steps.
 
     Parameters
     ----------

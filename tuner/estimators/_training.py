@@ -12,6 +12,7 @@ optimizer step updates them all. A plain ``fit`` is one replica.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +112,11 @@ class Trainer:
             raise ValueError("sparse data trains one replica at a time")
         matrix = np.stack([r.params for r in replicas])
         reference = [r.reference_loss for r in replicas]
+        # The optimizer clips the norm of the whole vector it is given; a stack clips the
+        # gradient of each replica itself (_clip_each), before a step that does not clip.
+        self._clip_norm = optimizer.clip_norm if len(replicas) > 1 else None
+        if self._clip_norm is not None:
+            self.optimizer = copy.copy(optimizer).set_params(clip_norm=None)
         if opt_state is None:
             opt_state = optimizer.init(FlatBuffer([(matrix.size,)], matrix.dtype))
         self._build(replicas, matrix, opt_state, np.zeros(len(replicas), np.intp))
@@ -193,7 +199,11 @@ class Trainer:
             if self.per_batch:
                 lr = lr0 * self.schedule.factor(self.n_batches, self.schedule_state)
             self.n_batches += 1
-            if wb is None:
+            if self._clip_norm is not None:
+                losses[i], weights[i] = self._objective(xb, yb, wb)
+                self._clip_each()
+                self._step(lr, None if wb is None else weights[i] == 0.0)
+            elif wb is None:
                 losses[i] = self._objective(xb, yb, None)[0]
                 if not step(params, grads, state, lr=lr):
                     self._skip(lr)
@@ -333,6 +343,14 @@ class Trainer:
                 np.multiply(self._penalized, self.alpha, out=self._penalty_grad)
                 self._g_penalized += self._penalty_grad
         return value, weight
+
+    def _clip_each(self) -> None:
+        """Scale each replica's gradient to norm ``clip_norm`` at most, as the optimizer
+        scales the gradient of one (a non-finite one is left to the step, which skips it)."""
+        for g in self._g_matrix:
+            sq = float(np.vdot(g, g))
+            if math.isfinite(sq) and sq > self._clip_norm**2:
+                g *= self._clip_norm / math.sqrt(sq)
 
     def _step(self, lr: float, still: np.ndarray | None = None) -> None:
         """One optimizer step of every replica but those ``still`` (a batch of zero weight)
