@@ -104,23 +104,23 @@ class Network:
         self.shapes = [*fans, *((n_out,) for _, n_out in fans)]
         #: Length of the weight prefix of the flat vector (what the L2 penalty covers).
         self.n_weights = sum(n_in * n_out for n_in, n_out in fans)
-        self._sizes = [int(np.prod(s)) for s in self.shapes]
+        ends = np.cumsum([int(np.prod(s)) for s in self.shapes]).tolist()
+        #: Where each array lies in the flat vector.
+        self._slices = [slice(a, b) for a, b in zip([0, *ends[:-1]], ends)]
         #: Length of the flat vector.
-        self.n_params = sum(self._sizes)
+        self.n_params = ends[-1]
 
     def arrays(self, vector: np.ndarray) -> list[np.ndarray]:
         """Views of one flat ``vector``: the weight matrices, then the bias vectors."""
-        bounds = np.cumsum([0, *self._sizes])
-        return [vector[a:b].reshape(s) for a, b, s in zip(bounds[:-1], bounds[1:], self.shapes)]
+        return [vector[part].reshape(s) for part, s in zip(self._slices, self.shapes)]
 
     def stacked(self, matrix: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Views of an ``(r, n_params)`` matrix, one replica per row: the weights of each
         layer, shape ``(r, n_in, n_out)``, and its biases, ``(r, 1, n_out)``."""
         r = matrix.shape[0]
-        bounds = np.cumsum([0, *self._sizes])
         views = [
-            matrix[:, a:b].reshape(r, *s) if len(s) == 2 else matrix[:, a:b].reshape(r, 1, *s)
-            for a, b, s in zip(bounds[:-1], bounds[1:], self.shapes)
+            matrix[:, part].reshape(r, *s) if len(s) == 2 else matrix[:, part].reshape(r, 1, *s)
+            for part, s in zip(self._slices, self.shapes)
         ]
         return views[: self.n_layers], views[self.n_layers :]
 
@@ -172,10 +172,8 @@ class Network:
             delta = ws.deltas[i]
             np.matmul(ws.ones, delta, out=g_biases[i])
             if i == 0:
-                if isinstance(X, np.ndarray):
-                    np.matmul(X.transpose(0, 2, 1), delta, out=g_weights[0])
-                else:
-                    g_weights[0][0] = X.T @ delta[0]
+                X_t = X.transpose(0, 2, 1) if isinstance(X, np.ndarray) else X.T
+                _matmul(X_t, delta, g_weights[0])
                 break
             np.matmul(ws.acts_t[i - 1], delta, out=g_weights[i])
             np.matmul(delta, weights_t[i], out=ws.deltas[i - 1])

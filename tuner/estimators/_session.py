@@ -136,14 +136,52 @@ def train(
     return _epochs(sessions, trainer, stopping, n_epochs)
 
 
+@dataclass
+class _Patience:
+    """scikit-learn's stopping rule, for the validation score or the negated training
+    loss: an epoch is bad unless it beats the best so far by ``tol``."""
+
+    best: float = -math.inf
+    bad_epochs: int = 0
+    best_row: np.ndarray | None = None  # the weights of the best epoch (early stopping)
+
+    def update(self, value: float, tol: float, weights: np.ndarray | None) -> int:
+        """Count the epoch that scored ``value``; the bad epochs in a row so far."""
+        self.bad_epochs = self.bad_epochs + 1 if value < self.best + tol else 0
+        if value > self.best:
+            self.best = value
+            if weights is not None:
+                self.best_row = weights.copy()
+        return self.bad_epochs
+
+
+def _record(session: Session, trainer: Trainer, row: int, t: int, loss: float, lr: float):
+    """Make the estimator of ``row`` current after epoch ``t``: curves, schedule, validation
+    score, fitted attributes; its EpochResult."""
+    est = session.estimator
+    est.n_iter_ = t + 1
+    est.loss_curve_.append(loss)
+    est.lr_curve_.append(lr)
+    trainer.schedule.observe(t, loss, est.schedule_state_)
+    score = None
+    if session.validation is not None:
+        X_val, y_val = session.validation
+        score = est._score_raw(est._network.predict_raw(X_val, trainer.arrays(row)), y_val)
+        est.validation_scores_.append(score)
+        if est.best_validation_score_ is None or score > est.best_validation_score_:
+            est.best_validation_score_ = score
+    est._sync(trainer, row)
+    if est.verbose:
+        shown = "" if score is None else f", validation score {score:.6g}"
+        print(f"Epoch {est.n_iter_}: loss {loss:.6g}, learning rate {lr:.3g}{shown}")
+    est.stop_reason_ = "stopped"  # until the caller asks for the next epoch
+    return EpochResult(est.n_iter_, loss, score, lr, est)
+
+
 def _epochs(
     sessions: Sequence[Session], trainer: Trainer, stopping: bool, n_epochs: int | None
 ) -> Iterator[Epoch]:
-    # sklearn's rule, for the validation score or the negated training loss:
-    # an epoch is bad unless it beats the best so far by tol.
-    best = [-math.inf] * len(sessions)
-    bad_epochs = [0] * len(sessions)
-    best_rows: list[np.ndarray | None] = [None] * len(sessions)
+    patience = [_Patience() for _ in sessions]
     active = list(range(len(sessions)))  # the sessions still training, by trainer row
     for epoch in range(1, 1 + max(n_epochs or s.estimator.max_epochs for s in sessions)):
         t = sessions[active[0]].estimator.n_iter_
@@ -159,30 +197,11 @@ def _epochs(
                 results[k], leaving[row] = error, None
                 continue
             loss, lr = float(outcome.loss[row]), float(outcome.learning_rate[row])
-            est.n_iter_ = t + 1
-            est.loss_curve_.append(loss)
-            est.lr_curve_.append(lr)
-            trainer.schedule.observe(t, loss, est.schedule_state_)
-            score = None
-            if session.validation is not None:
-                X_val, y_val = session.validation
-                score = est._score_raw(est._network.predict_raw(X_val, trainer.arrays(row)), y_val)
-                est.validation_scores_.append(score)
-                if est.best_validation_score_ is None or score > est.best_validation_score_:
-                    est.best_validation_score_ = score
-            value = score if session.early else -loss
-            bad_epochs[k] = bad_epochs[k] + 1 if value < best[k] + est.tol else 0
-            if value > best[k]:
-                best[k] = value
-                if session.early:
-                    best_rows[k] = trainer.matrix[row].copy()
-            est._sync(trainer, row)
-            if est.verbose:
-                shown = "" if score is None else f", validation score {score:.6g}"
-                print(f"Epoch {est.n_iter_}: loss {loss:.6g}, learning rate {lr:.3g}{shown}")
-            est.stop_reason_ = "stopped"  # until the caller asks for the next epoch
-            results[k] = EpochResult(est.n_iter_, loss, score, lr, est)
-            if stopping and bad_epochs[k] >= est.n_iter_no_change:
+            results[k] = result = _record(session, trainer, row, t, loss, lr)
+            value = result.validation_score if session.early else -loss
+            weights = trainer.matrix[row] if session.early else None
+            bad_epochs = patience[k].update(value, est.tol, weights)
+            if stopping and bad_epochs >= est.n_iter_no_change:
                 leaving[row] = "early_stopping" if session.early else "no_improvement"
             elif epoch == (n_epochs or est.max_epochs):
                 leaving[row] = "max_epochs"
@@ -203,8 +222,8 @@ def _epochs(
                     ConvergenceWarning,
                     stacklevel=2,
                 )
-            if best_rows[k] is not None:
-                trainer.matrix[row] = best_rows[k]
+            if patience[k].best_row is not None:
+                trainer.matrix[row] = patience[k].best_row
                 est._sync(trainer, row)
         if leaving:
             rows = [row for row in range(len(active)) if row not in leaving]
@@ -277,34 +296,38 @@ def fit_epochs_together(
             groups.append(([k], _numbered(k, epochs)))
         seconds[k] += time.perf_counter() - start
     while sessions:
-        k, first = sessions.pop(0)
-        mates = [(j, s) for j, s in sessions if first.stacks_with(s)]
-        sessions = [(j, s) for j, s in sessions if not any(j == m for m, _ in mates)]
-        group = [k, *(j for j, _ in mates)]
+        (k, first), *rest = sessions
+        group, sessions = [(k, first)], []
+        for j, session in rest:
+            (group if first.stacks_with(session) else sessions).append((j, session))
+        members = [j for j, _ in group]
         start = time.perf_counter()
-        epochs = train([first, *(s for _, s in mates)])
-        for j in group:
-            seconds[j] += (time.perf_counter() - start) / len(group)
-        groups.append((group, _renumbered(list(group), epochs)))
+        epochs = train([session for _, session in group])
+        for j in members:
+            seconds[j] += (time.perf_counter() - start) / len(members)
+        groups.append((members, _renumbered(members, epochs)))
     groups.sort(key=lambda g: g[0][0])
     return _lock_step(groups, seconds)
 
 
 def _lock_step(groups: list[tuple[list[int], Iterator[Epoch]]], seconds: list[float]):
-    """Advance every group once per round; yield the merged results of each round."""
+    """Advance every group once per round; yield the merged results of each round.
+
+    A group's time is shared among the members it still trains.
+    """
     while groups:
         merged: Epoch = {}
-        for members, epochs in list(groups):
+        going = []
+        for members, epochs in groups:
             start = time.perf_counter()
             results = next(epochs, None)
             share = (time.perf_counter() - start) / len(members)
             for k in members:
                 seconds[k] += share
-            if results is None:
-                groups.remove((members, epochs))
-                continue
-            merged.update(results)
-            members[:] = [k for k in members if k in results]
+            if results is not None:
+                merged.update(results)
+                going.append(([k for k in members if k in results], epochs))
+        groups = going
         if merged:
             yield dict(sorted(merged.items()))
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from optim import FlatBuffer, Optimizer, OptimizerState, Schedule
 
+from ._batches import StackedBatches
 from ._losses import Loss
 from ._network import Network, Workspace
 from ._outcomes import DIVERGENCE_FACTOR, DivergenceError, StackedEpoch
@@ -108,8 +108,6 @@ class Trainer:
         sizes = {-(-r.Y.shape[0] // batch_size) for r in replicas}
         if len(sizes) != 1:
             raise ValueError(f"replicas take different numbers of batches per epoch: {sizes}")
-        if len(replicas) > 1 and any(sp.issparse(r.X) for r in replicas):
-            raise ValueError("sparse data trains one replica at a time")
         matrix = np.stack([r.params for r in replicas])
         reference = [r.reference_loss for r in replicas]
         # The optimizer clips the norm of the whole vector it is given; a stack clips the
@@ -153,34 +151,12 @@ class Trainer:
         self.held = held
         self.skipped = np.zeros(r, np.intp)
 
-        self.n_rows = max(rep.Y.shape[0] for rep in replicas)
-        n_epoch_batches = -(-self.n_rows // self.batch_size)
+        self.data = StackedBatches(replicas, self.batch_size, self.shuffle, dtype)
+        n_epoch_batches = len(self.data.current)
         self._batch_losses = np.empty((n_epoch_batches, r))
-        # Without sample weights, a batch weighs its number of rows (the last may be short).
-        starts = self.batch_size * np.arange(n_epoch_batches)
-        sizes = np.minimum(self.batch_size, self.n_rows - starts)
-        self._batch_weights = np.repeat(sizes[:, np.newaxis].astype(float), r, axis=1)
+        # Without sample weights, a batch weighs its number of rows.
+        self._batch_weights = np.repeat(self.data.sizes()[:, np.newaxis].astype(float), r, axis=1)
         self._batch_lrs = np.empty(n_epoch_batches)
-        one = replicas[0]
-        self._sparse = sp.issparse(one.X)
-        weighted = any(rep.sample_weight is not None for rep in replicas) or any(
-            rep.Y.shape[0] != self.n_rows for rep in replicas
-        )
-        if r == 1:
-            # One replica trains from its own arrays until its first shuffle needs a copy.
-            self._X = one.X if self._sparse else one.X[np.newaxis]
-            self._Y = one.Y[np.newaxis]
-            self._W = None if one.sample_weight is None else one.sample_weight[np.newaxis]
-            self._copied = False
-        else:
-            # Each epoch gathers the data into these once, so that every batch is a
-            # contiguous slice and no batch allocates. Padding rows stay zero.
-            self._X = np.zeros((r, self.n_rows, one.X.shape[1]), one.X.dtype)
-            self._Y = np.zeros((r, self.n_rows, one.Y.shape[1]), one.Y.dtype)
-            self._W = np.zeros((r, self.n_rows), dtype) if weighted else None
-            self._copied = True
-            self._gather(shuffle=False)
-        self._batches = self._batch_views()
         self._good = self._snapshot()
 
     # -- one epoch -------------------------------------------------------------
@@ -189,7 +165,7 @@ class Trainer:
     @np.errstate(over="ignore", invalid="ignore")
     def run_epoch(self, t: int) -> StackedEpoch:
         """Train one epoch of every replica with schedule counter ``t`` (epochs before it)."""
-        batches = self._epoch_batches()
+        batches = self.data.epoch()
         lr0 = self.optimizer.lr
         lr = lr0 * self.schedule.factor(t, self.schedule_state)
         losses, weights, lrs = self._batch_losses, self._batch_weights, self._batch_lrs
@@ -199,17 +175,15 @@ class Trainer:
             if self.per_batch:
                 lr = lr0 * self.schedule.factor(self.n_batches, self.schedule_state)
             self.n_batches += 1
-            if self._clip_norm is not None:
-                losses[i], weights[i] = self._objective(xb, yb, wb)
-                self._clip_each()
-                self._step(lr, None if wb is None else weights[i] == 0.0)
-            elif wb is None:
+            if wb is None and self._clip_norm is None:  # the common case, straight
                 losses[i] = self._objective(xb, yb, None)[0]
                 if not step(params, grads, state, lr=lr):
                     self._skip(lr)
             else:
                 losses[i], weights[i] = self._objective(xb, yb, wb)
-                self._step(lr, weights[i] == 0.0)
+                if self._clip_norm is not None:
+                    self._clip_each()
+                self._step(lr, None if wb is None else weights[i] == 0.0)
             lrs[i] = lr
         return self._end_epoch(t, lr, batches, self.skipped - skipped)
 
@@ -218,7 +192,7 @@ class Trainer:
         losses, weights, lrs = self._batch_losses, self._batch_weights, self._batch_lrs
         r = self.n_replicas
         last = np.full(r, len(lrs) - 1)
-        if self._W is None:
+        if not self.data.weighted:
             n_steps, rates = np.full(r, len(lrs)), np.full(r, np.add.reduce(lrs) / len(lrs))
             first = np.zeros(r, np.intp)
         else:  # a batch of zero weight took no step and counts for nothing
@@ -261,56 +235,11 @@ class Trainer:
     def _mean_loss(self) -> np.ndarray:
         """Mean objective of each replica's current weights over its (unshuffled) training data."""
         total = weight = 0.0
-        for batch in self._batches:
+        for batch in self.data.current:
             value, w = self._objective(*batch, backward=False)
             total = total + value * w
             weight = weight + w
         return np.atleast_1d(total / weight)
-
-    def _epoch_batches(self) -> list[tuple[Any, np.ndarray, np.ndarray | None]]:
-        """The mini-batches of this epoch: views of the data, reshuffled when asked."""
-        if not self.shuffle:
-            return self._batches
-        if not self._copied:  # one replica's first shuffle: buffers of its own
-            self._copied = True
-            self._X = self._X if self._sparse else np.empty_like(self._X)
-            self._Y = np.empty_like(self._Y)
-            self._W = None if self._W is None else np.empty_like(self._W)
-            self._batches = self._batch_views()
-        if self._sparse:
-            rep = self.replicas[0]
-            order = rep.rng.permutation(rep.Y.shape[0])
-            np.take(rep.Y, order, axis=0, out=self._Y[0])
-            if self._W is not None:
-                np.take(rep.sample_weight, order, out=self._W[0])
-            self._X = rep.X[order]
-            self._batches = self._batch_views()
-        else:
-            self._gather(shuffle=True)  # into the buffers that the views show
-        return self._batches
-
-    def _batch_views(self) -> list[tuple[Any, np.ndarray, np.ndarray | None]]:
-        """``(X, Y, W)`` of each mini-batch: views (the rows of a CSR matrix, a copy)."""
-        X, Y, W = self._X, self._Y, self._W
-        views = []
-        for start in range(0, self.n_rows, self.batch_size):
-            rows = slice(start, start + self.batch_size)
-            views.append((X[rows] if self._sparse else X[:, rows], Y[:, rows],
-                          None if W is None else W[:, rows]))  # fmt: skip
-        return views
-
-    def _gather(self, *, shuffle: bool) -> None:
-        """Copy each replica's rows into the stacked buffers, in a new random order if asked."""
-        for j, rep in enumerate(self.replicas):
-            n = rep.Y.shape[0]
-            order = rep.rng.permutation(n) if shuffle else np.arange(n)
-            np.take(rep.X, order, axis=0, out=self._X[j, :n])
-            np.take(rep.Y, order, axis=0, out=self._Y[j, :n])
-            if self._W is not None:
-                if rep.sample_weight is None:
-                    self._W[j, :n] = 1.0
-                else:
-                    np.take(rep.sample_weight, order, out=self._W[j, :n])
 
     def _objective(self, X, Y, W, *, backward: bool = True) -> tuple[Any, Any]:
         """Each replica's batch objective and total weight; ``backward`` fills ``self.grads``.
